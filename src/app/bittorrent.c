@@ -1,0 +1,875 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * BitTorrent by content: the peer-wire handshake over TCP (BEP 3), and over UDP
+ * uTP (BEP 29, with the peer-wire handshake inside its DATA packets), the DHT
+ * (BEP 5, bencoded KRPC), the UDP tracker protocol (BEP 15) and Local Service
+ * Discovery (BEP 14). HTTP trackers belong to the http module; encrypted peer
+ * connections (MSE/PE) to bt_mse.c.
+ *
+ * What each probe verifies:
+ * - TCP: a side's stream starts with "\x13BitTorrent protocol"; match once one side
+ *   shows the whole fixed part (magic, 8 reserved bytes, 20-byte info_hash = 48
+ *   bytes; the 20-byte peer_id may come later). Either side may speak first. A
+ *   side whose first bytes differ from the magic excludes the flow unless the
+ *   other side already matched.
+ * - UDP, one datagram is enough when it is: a complete KRPC dict (bencode walked,
+ *   t/y/q/a/r/e checked, 20-byte node id); a tracker connect request (64-bit magic
+ *   0x41727101980, action 0, exactly 16 bytes); an LSD "BT-SEARCH * HTTP/1.1"
+ *   announce with a 40-hex-digit Infohash and a Port header; a uTP DATA packet
+ *   (valid header and extension chain) whose payload starts with the handshake.
+ * - UDP, otherwise consistency across packets: uTP ST_SYN from the client answered
+ *   by a uTP packet carrying the same connection id and acking the SYN's seq_nr;
+ *   first uTP packets of both sides whose connection ids differ by one (data phase)
+ *   with the ack of one near the seq of the other; three packets or more from one
+ *   side with one connection id and a seq_nr that advances at most one per packet;
+ *   a tracker request and an answer of the same action carrying its transaction id.
+ *   Every first datagram of the flow must be one of these kinds, or the flow is
+ *   excluded.
+ */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "app/app.h"
+#include "app/bittorrent.h"
+#include "output/json.h"
+#include "util/cursor.h"
+
+#define BT_MAGIC "\x13" "BitTorrent protocol"
+#define BT_MAGIC_LEN 20
+#define BT_HS_FIXED 48 /* magic + reserved + info_hash */
+#define BT_HS_LEN 68   /* ... + peer_id */
+
+#define BT_TRACKER_MAGIC 0x41727101980ULL
+#define BT_LSD_START "BT-SEARCH * HTTP/1.1\r\n"
+
+#define UTP_HDR_LEN 20
+#define UTP_MAX_EXT 8
+#define UTP_DATA 0
+#define UTP_FIN 1
+#define UTP_STATE 2
+#define UTP_RESET 3
+#define UTP_SYN 4
+
+/* Give up on a UDP flow after this many datagrams without a decision. */
+#define BT_UDP_MAX_PROBE_PKTS 16
+/* Parse at most this many UDP datagrams of a flow. */
+#define BT_UDP_MAX_PARSE_PKTS 64
+/* Peers noted from one tracker answer, at most. */
+#define BT_MAX_TRACKER_PEERS 200
+
+enum bt_transport {
+	BT_T_NONE = 0,
+	BT_T_TCP,
+	BT_T_UTP,
+	BT_T_DHT,
+	BT_T_TRACKER,
+	BT_T_LSD,
+};
+
+static const char *const bt_transport_names[] = {
+	[BT_T_NONE] = NULL,  [BT_T_TCP] = "tcp",         [BT_T_UTP] = "utp",
+	[BT_T_DHT] = "dht",  [BT_T_TRACKER] = "tracker", [BT_T_LSD] = "lsd",
+};
+
+struct bt_state {
+	uint8_t transport;       /* enum bt_transport */
+	bool have_hash;
+	bool have_peer_id[2];    /* by direction */
+	uint8_t info_hash[20];
+	uint8_t peer_id[2][20];
+	uint8_t hs[2][BT_HS_LEN]; /* TCP: handshake bytes collected per direction */
+	uint8_t hs_len[2];
+	bool hs_done[2];
+	uint32_t udp_pkts;
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Bencode */
+
+static bool is_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * Reads a decimal number at p[*off] ending with `term`; no leading zero (except "0"),
+ * at most 18 digits. Returns OK and advances *off past `term`.
+ */
+static enum kp_benc_result benc_number(const uint8_t *p, size_t len, size_t *off, uint8_t term,
+				       bool allow_neg, uint64_t *val)
+{
+	size_t o = *off, ndig = 0;
+	uint64_t v = 0;
+	bool neg = false;
+
+	if (allow_neg && o < len && p[o] == '-') {
+		neg = true;
+		o++;
+	}
+	while (o < len && is_digit(p[o])) {
+		if (++ndig > 18)
+			return KP_BENC_INVALID;
+		v = v * 10 + (uint64_t)(p[o] - '0');
+		o++;
+	}
+	if (o >= len)
+		return KP_BENC_TRUNCATED;
+	if (ndig == 0 || p[o] != term)
+		return KP_BENC_INVALID;
+	if (ndig > 1 && p[o - ndig] == '0')
+		return KP_BENC_INVALID; /* leading zero */
+	if (neg && v == 0)
+		return KP_BENC_INVALID; /* "-0" */
+	*off = o + 1;
+	*val = v;
+	return KP_BENC_OK;
+}
+
+enum kp_benc_result kp_bt_benc_walk(const uint8_t *p, size_t len, size_t *end)
+{
+	uint8_t kind[KP_BENC_MAX_DEPTH]; /* 'l' or 'd' per open container */
+	bool want_key[KP_BENC_MAX_DEPTH]; /* dict: the next item is a key (or 'e') */
+	unsigned depth = 0;
+	size_t off = 0;
+	enum kp_benc_result r;
+	uint64_t v;
+
+	/* Every iteration consumes at least one byte, so the loop ends within len steps. */
+	do {
+		uint8_t c;
+
+		if (off >= len)
+			return KP_BENC_TRUNCATED;
+		c = p[off];
+		if (c == 'e') {
+			if (depth == 0)
+				return KP_BENC_INVALID;
+			if (kind[depth - 1] == 'd' && !want_key[depth - 1])
+				return KP_BENC_INVALID; /* a key without its value */
+			depth--;
+			off++;
+		} else if (depth > 0 && kind[depth - 1] == 'd' && want_key[depth - 1] &&
+			   !is_digit(c)) {
+			return KP_BENC_INVALID; /* dict keys are strings */
+		} else if (c == 'd' || c == 'l') {
+			if (depth >= KP_BENC_MAX_DEPTH)
+				return KP_BENC_INVALID;
+			kind[depth] = c;
+			want_key[depth] = true;
+			depth++;
+			off++;
+			continue; /* the container is not a complete value yet */
+		} else if (c == 'i') {
+			off++;
+			r = benc_number(p, len, &off, 'e', true, &v);
+			if (r != KP_BENC_OK)
+				return r;
+		} else if (is_digit(c)) {
+			r = benc_number(p, len, &off, ':', false, &v);
+			if (r != KP_BENC_OK)
+				return r;
+			if (v > len - off)
+				return KP_BENC_TRUNCATED;
+			off += (size_t)v;
+		} else {
+			return KP_BENC_INVALID;
+		}
+		/* A value was completed: in a dict, keys and values alternate. */
+		if (depth > 0 && kind[depth - 1] == 'd')
+			want_key[depth - 1] = !want_key[depth - 1];
+	} while (depth > 0);
+	*end = off;
+	return KP_BENC_OK;
+}
+
+/* A bencoded value inside an already validated buffer. */
+struct benc_val {
+	const uint8_t *p; /* first byte ('d', 'l', 'i' or a digit) */
+	size_t len;       /* whole encoding */
+};
+
+/* String contents of a value, or false if it is not a string. */
+static bool benc_str(const struct benc_val *v, const uint8_t **s, size_t *n)
+{
+	size_t off = 0;
+	uint64_t l;
+
+	if (v->len == 0 || !is_digit(v->p[0]))
+		return false;
+	if (benc_number(v->p, v->len, &off, ':', false, &l) != KP_BENC_OK || l != v->len - off)
+		return false;
+	*s = v->p + off;
+	*n = (size_t)l;
+	return true;
+}
+
+static bool benc_str_is(const struct benc_val *v, const char *lit)
+{
+	const uint8_t *s;
+	size_t n;
+
+	return benc_str(v, &s, &n) && n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+/*
+ * Iterates the entries of the dict `d` (validated): *pos starts at 0. Returns false
+ * at the end or on malformed input.
+ */
+static bool benc_dict_next(const struct benc_val *d, size_t *pos, struct benc_val *key,
+			   struct benc_val *val)
+{
+	size_t off = *pos ? *pos : 1, end;
+
+	if (d->len < 2 || d->p[0] != 'd' || off >= d->len || d->p[off] == 'e')
+		return false;
+	if (kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
+		return false;
+	key->p = d->p + off;
+	key->len = end;
+	off += end;
+	if (off >= d->len ||
+	    kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
+		return false;
+	val->p = d->p + off;
+	val->len = end;
+	*pos = off + end;
+	return true;
+}
+
+/* Looks key up in dict d (first occurrence). */
+static bool benc_dict_get(const struct benc_val *d, const char *k, struct benc_val *val)
+{
+	struct benc_val key;
+	size_t pos = 0;
+	unsigned n = 0;
+
+	while (n++ < 4096 && benc_dict_next(d, &pos, &key, val))
+		if (benc_str_is(&key, k))
+			return true;
+	return false;
+}
+
+/* dict d has a key k whose value is a string of exactly n bytes; returns it. */
+static const uint8_t *benc_dict_str_n(const struct benc_val *d, const char *k, size_t n)
+{
+	struct benc_val v;
+	const uint8_t *s;
+	size_t sn;
+
+	if (!benc_dict_get(d, k, &v) || !benc_str(&v, &s, &sn) || sn != n)
+		return NULL;
+	return s;
+}
+
+bool kp_bt_krpc_check(const uint8_t *p, size_t len, uint8_t info_hash[20], bool *have_hash)
+{
+	struct benc_val msg = {p, len}, v, args;
+	const uint8_t *s;
+	size_t end, n;
+
+	if (len < 2 || p[0] != 'd')
+		return false;
+	if (kp_bt_benc_walk(p, len, &end) != KP_BENC_OK || end != len)
+		return false;
+	if (!benc_dict_get(&msg, "t", &v) || !benc_str(&v, &s, &n) || n > 64)
+		return false;
+	if (!benc_dict_get(&msg, "y", &v) || !benc_str(&v, &s, &n) || n != 1)
+		return false;
+	switch (s[0]) {
+	case 'q':
+		if (!benc_dict_get(&msg, "q", &v) || !benc_str(&v, &s, &n) || n == 0 || n > 64)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (s[i] < 0x21 || s[i] > 0x7e)
+				return false; /* method names are printable */
+		if (!benc_dict_get(&msg, "a", &args) || args.p[0] != 'd')
+			return false;
+		if (!benc_dict_str_n(&args, "id", 20))
+			return false;
+		if (info_hash && have_hash) {
+			const uint8_t *ih = benc_dict_str_n(&args, "info_hash", 20);
+
+			if (ih) {
+				memcpy(info_hash, ih, 20);
+				*have_hash = true;
+			}
+		}
+		return true;
+	case 'r':
+		if (!benc_dict_get(&msg, "r", &args) || args.p[0] != 'd')
+			return false;
+		return benc_dict_str_n(&args, "id", 20) != NULL;
+	case 'e':
+		return benc_dict_get(&msg, "e", &v) && v.p[0] == 'l';
+	default:
+		return false;
+	}
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Peer-wire handshake */
+
+enum hs_result {
+	HS_BAD = 0, /* not the handshake */
+	HS_PREFIX,  /* a prefix of the fixed part: need more */
+	HS_FIXED,   /* magic + reserved + info_hash present */
+};
+
+static enum hs_result hs_check(const uint8_t *p, size_t len)
+{
+	size_t n = len < BT_MAGIC_LEN ? len : BT_MAGIC_LEN;
+
+	if (memcmp(p, BT_MAGIC, n) != 0)
+		return HS_BAD;
+	return len >= BT_HS_FIXED ? HS_FIXED : HS_PREFIX;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* uTP */
+
+struct utp_hdr {
+	uint8_t type;
+	uint16_t conn_id;
+	uint32_t ts;
+	uint16_t seq, ack;
+	size_t payload_off;
+};
+
+/*
+ * Parses a uTP header (BEP 29): version 1, type 0..4, extension chain well formed
+ * (types 1 selective ack: 4n bytes, 2 extension bits: 8 bytes, 3 close reason
+ * (libtorrent): 4 bytes; at most UTP_MAX_EXT), ST_STATE/ST_RESET/ST_SYN without
+ * payload, ST_DATA with payload.
+ */
+static bool utp_parse(const uint8_t *p, size_t len, struct utp_hdr *h)
+{
+	size_t off = UTP_HDR_LEN;
+	unsigned next, n = 0;
+
+	if (len < UTP_HDR_LEN || (p[0] & 0x0f) != 1 || (p[0] >> 4) > UTP_SYN || p[1] > 3)
+		return false;
+	h->type = p[0] >> 4;
+	h->conn_id = kp_be16(p + 2);
+	h->ts = kp_be32(p + 4);
+	h->seq = kp_be16(p + 16);
+	h->ack = kp_be16(p + 18);
+	next = p[1];
+	while (next) {
+		unsigned nx, elen;
+
+		if (++n > UTP_MAX_EXT || len - off < 2)
+			return false;
+		nx = p[off];
+		elen = p[off + 1];
+		if (nx > 3)
+			return false;
+		if ((next == 1 && (elen < 4 || elen % 4)) || (next == 2 && elen != 8) ||
+		    (next == 3 && elen != 4))
+			return false;
+		if (len - off - 2 < elen)
+			return false;
+		off += 2 + elen;
+		next = nx;
+	}
+	h->payload_off = off;
+	if (h->type == UTP_DATA && off == len)
+		return false;
+	if ((h->type == UTP_STATE || h->type == UTP_RESET || h->type == UTP_SYN) && off != len)
+		return false;
+	return true;
+}
+
+static uint16_t u16_dist(uint16_t a, uint16_t b)
+{
+	uint16_t d = (uint16_t)(a - b), e = (uint16_t)(b - a);
+
+	return d < e ? d : e;
+}
+
+/*
+ * First packets of the two sides belong to one uTP connection: a SYN answered with
+ * its connection id and seq_nr acked, or data-phase packets whose connection ids
+ * differ by one (send id = receive id + 1) and whose seq/ack numbers are close.
+ */
+static bool utp_pair(const struct utp_hdr *c, const struct utp_hdr *s)
+{
+	if (c->type == UTP_SYN)
+		return s->type != UTP_SYN && s->conn_id == c->conn_id && s->ack == c->seq;
+	if (s->type == UTP_SYN)
+		return false;
+	if ((uint16_t)(c->conn_id - s->conn_id) != 1 && (uint16_t)(s->conn_id - c->conn_id) != 1)
+		return false;
+	return u16_dist(s->ack, c->seq) < 1024 || u16_dist(c->ack, s->seq) < 1024;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* UDP tracker (BEP 15) */
+
+static bool trk_connect_req(const uint8_t *p, size_t len)
+{
+	return len == 16 && ((uint64_t)kp_be32(p) << 32 | kp_be32(p + 4)) == BT_TRACKER_MAGIC &&
+	       kp_be32(p + 8) == 0;
+}
+
+/* Plausible client message: returns its action (0..2) or -1; *tid its transaction id. */
+static int trk_request(const uint8_t *p, size_t len, uint32_t *tid)
+{
+	uint32_t action;
+
+	if (len < 16)
+		return -1;
+	action = kp_be32(p + 8);
+	*tid = kp_be32(p + 12);
+	if (action == 0)
+		return trk_connect_req(p, len) ? 0 : -1;
+	if (action == 1 && len >= 98 && kp_be32(p + 80) <= 3)
+		return 1;
+	if (action == 2 && len >= 36 && (len - 16) % 20 == 0)
+		return 2;
+	return -1;
+}
+
+/* Plausible tracker answer: returns its action (0..3) or -1; *tid its transaction id. */
+static int trk_answer(const uint8_t *p, size_t len, uint32_t *tid)
+{
+	uint32_t action;
+
+	if (len < 8)
+		return -1;
+	action = kp_be32(p);
+	*tid = kp_be32(p + 4);
+	if (action == 0 && len == 16)
+		return 0;
+	if (action == 1 && len >= 20 && ((len - 20) % 6 == 0 || (len - 20) % 18 == 0))
+		return 1;
+	if (action == 2 && (len - 8) % 12 == 0)
+		return 2;
+	if (action == 3)
+		return 3;
+	return -1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* LSD (BEP 14) */
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * "BT-SEARCH * HTTP/1.1\r\n" followed by header lines; requires "Port: n" (1..65535)
+ * and "Infohash: <40 hex>". Returns the port, and the first info hash if ih != NULL.
+ */
+static bool lsd_parse(const uint8_t *p, size_t len, uint16_t *port, uint8_t ih[20])
+{
+	size_t off = strlen(BT_LSD_START);
+	bool have_port = false, have_ih = false;
+	unsigned lines = 0;
+
+	if (!kp_starts(p, len, BT_LSD_START))
+		return false;
+	while (off < len && lines++ < 32) {
+		const uint8_t *l = p + off;
+		long ll = kp_line_len(l, len - off);
+		size_t n;
+
+		if (ll < 0)
+			break;
+		n = (size_t)ll;
+		if (n == 0)
+			break; /* end of headers */
+		if (kp_starts_ci(l, n, "Port:")) {
+			size_t i = 5;
+			uint32_t v = 0;
+
+			while (i < n && l[i] == ' ')
+				i++;
+			if (i == n)
+				return false;
+			for (; i < n && is_digit(l[i]) && v <= 65535; i++)
+				v = v * 10 + (uint32_t)(l[i] - '0');
+			while (i < n && l[i] == ' ')
+				i++;
+			if (i != n || v == 0 || v > 65535)
+				return false;
+			*port = (uint16_t)v;
+			have_port = true;
+		} else if (kp_starts_ci(l, n, "Infohash:") && !have_ih) {
+			size_t i = 9;
+
+			while (i < n && l[i] == ' ')
+				i++;
+			if (n - i < 40)
+				return false;
+			for (unsigned k = 0; k < 20; k++) {
+				int hi = hexval(l[i + 2 * k]), lo = hexval(l[i + 2 * k + 1]);
+
+				if (hi < 0 || lo < 0)
+					return false;
+				if (ih)
+					ih[k] = (uint8_t)(hi << 4 | lo);
+			}
+			have_ih = true;
+		}
+		off += (size_t)ll + (l[ll] == '\r' ? 2 : 1);
+	}
+	return have_port && have_ih;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* UDP datagram kinds */
+
+enum udp_kind {
+	K_NONE = 0,
+	K_DHT,         /* complete KRPC message */
+	K_LSD,
+	K_TRK_CONNECT, /* connect request with the protocol magic */
+	K_TRK_REQ,     /* other plausible tracker request (announce, scrape) */
+	K_TRK_ANS,     /* plausible tracker answer */
+	K_UTP,         /* valid uTP header */
+	K_UTP_HS,      /* uTP DATA carrying the peer-wire handshake */
+	K_PARTIAL,     /* bencode cut short by the datagram end (IP fragment?): undecided */
+};
+
+/*
+ * Classifies one datagram. dir tells whether a tracker request or answer is plausible.
+ * *utp is filled for K_UTP / K_UTP_HS.
+ */
+static enum udp_kind udp_kind(const uint8_t *p, size_t len, uint8_t dir, struct utp_hdr *utp)
+{
+	bool partial = false;
+	uint32_t tid;
+	uint16_t port;
+	size_t end;
+
+	if (len == 0)
+		return K_NONE;
+	if (p[0] == 'd') {
+		if (kp_bt_krpc_check(p, len, NULL, NULL))
+			return K_DHT;
+		partial = len >= 512 && kp_bt_benc_walk(p, len, &end) == KP_BENC_TRUNCATED;
+	}
+	if (p[0] == 'B' && lsd_parse(p, len, &port, NULL))
+		return K_LSD;
+	if (trk_connect_req(p, len))
+		return K_TRK_CONNECT;
+	if (utp_parse(p, len, utp)) {
+		if (utp->type == UTP_DATA &&
+		    hs_check(p + utp->payload_off, len - utp->payload_off) == HS_FIXED)
+			return K_UTP_HS;
+		return K_UTP;
+	}
+	/* A tracker request starts with a random connection id: it may begin with 'd'. */
+	if (dir == KP_DIR_TOSERVER && trk_request(p, len, &tid) >= 0)
+		return K_TRK_REQ;
+	if (dir == KP_DIR_TOCLIENT && trk_answer(p, len, &tid) >= 0)
+		return K_TRK_ANS;
+	return partial ? K_PARTIAL : K_NONE;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Probe */
+
+/*
+ * The peer cache learns the BitTorrent ends of a matched flow. Probes get a const
+ * context; noting a peer changes the engine's cache, not the context.
+ */
+static void note_peer(const struct kp_app_ctx *ctx, const uint8_t *addr, uint16_t port)
+{
+	if (!addr || !port || (ctx->family != AF_INET && ctx->family != AF_INET6))
+		return;
+	kp_peer_note((struct kp_app_ctx *)ctx, ctx->family, addr, port, KP_APP_BITTORRENT);
+}
+
+static enum kp_probe_result match(struct kp_match *m)
+{
+	m->app = KP_APP_BITTORRENT;
+	m->confidence = KP_CONF_HIGH;
+	return KP_PROBE_MATCH;
+}
+
+static enum kp_probe_result probe_tcp(const struct kp_app_ctx *ctx, struct kp_match *m)
+{
+	enum hs_result r[2] = {HS_PREFIX, HS_PREFIX};
+
+	for (unsigned d = 0; d < 2; d++)
+		if (ctx->buf[d] && ctx->buf_len[d])
+			r[d] = hs_check(ctx->buf[d], ctx->buf_len[d]);
+	if (r[0] == HS_FIXED || r[1] == HS_FIXED) {
+		note_peer(ctx, ctx->saddr, ctx->sport);
+		return match(m);
+	}
+	if (r[0] == HS_BAD || r[1] == HS_BAD)
+		return KP_PROBE_EXCLUDE;
+	return KP_PROBE_NEED_MORE;
+}
+
+static enum kp_probe_result probe_udp(const struct kp_app_ctx *ctx, struct kp_match *m)
+{
+	struct utp_hdr cur, first[2];
+	enum udp_kind k, fk[2] = {K_NONE, K_NONE};
+	uint32_t tid0 = 0, tid1 = 0;
+	uint16_t port = 0;
+
+	if (!ctx->data || ctx->len == 0)
+		return KP_PROBE_NEED_MORE;
+	k = udp_kind(ctx->data, ctx->len, ctx->dir, &cur);
+	switch (k) {
+	case K_NONE:
+		return KP_PROBE_EXCLUDE;
+	case K_LSD:
+		/* Multicast announce: the sender listens on the announced port. */
+		if (lsd_parse(ctx->data, ctx->len, &port, NULL) && ctx->dir == KP_DIR_TOSERVER)
+			note_peer(ctx, ctx->caddr, port);
+		return match(m);
+	case K_DHT:
+	case K_UTP_HS:
+		note_peer(ctx, ctx->saddr, ctx->sport);
+		note_peer(ctx, ctx->caddr, ctx->cport);
+		return match(m);
+	case K_TRK_CONNECT:
+		note_peer(ctx, ctx->saddr, ctx->sport);
+		return match(m);
+	default:
+		break;
+	}
+
+	/* Every first datagram must be a BitTorrent kind. */
+	for (unsigned d = 0; d < 2; d++) {
+		if (!ctx->buf[d] || !ctx->buf_len[d]) {
+			fk[d] = K_NONE;
+			continue;
+		}
+		fk[d] = udp_kind(ctx->buf[d], ctx->buf_len[d], (uint8_t)d, &first[d]);
+		if (fk[d] == K_NONE)
+			return KP_PROBE_EXCLUDE;
+	}
+
+	/* uTP: the two sides' first packets belong to one connection. */
+	if ((fk[0] == K_UTP || fk[0] == K_UTP_HS) && (fk[1] == K_UTP || fk[1] == K_UTP_HS) &&
+	    utp_pair(&first[0], &first[1]))
+		goto utp_match;
+	/* uTP: a run of packets from one side with one connection id. */
+	if (k == K_UTP && ctx->npkts[ctx->dir] >= 3 &&
+	    (fk[ctx->dir] == K_UTP || fk[ctx->dir] == K_UTP_HS)) {
+		const struct utp_hdr *f = &first[ctx->dir];
+		uint16_t adv = (uint16_t)(cur.seq - f->seq);
+		uint32_t dts = cur.ts - f->ts;
+
+		if (cur.conn_id == f->conn_id && adv < ctx->npkts[ctx->dir] && dts < 0x80000000u)
+			goto utp_match;
+	}
+	/* UDP tracker: request and answer of the same action and transaction id. */
+	if (ctx->buf[0] && ctx->buf[1] && (fk[0] == K_TRK_REQ || fk[0] == K_TRK_CONNECT) &&
+	    fk[1] == K_TRK_ANS) {
+		int a0 = trk_request(ctx->buf[0], ctx->buf_len[0], &tid0);
+		int a1 = trk_answer(ctx->buf[1], ctx->buf_len[1], &tid1);
+
+		if (tid0 == tid1 && (a0 == a1 || a1 == 3)) {
+			note_peer(ctx, ctx->saddr, ctx->sport);
+			return match(m);
+		}
+		return KP_PROBE_EXCLUDE;
+	}
+	if (ctx->npkts[0] + ctx->npkts[1] >= BT_UDP_MAX_PROBE_PKTS)
+		return KP_PROBE_EXCLUDE;
+	return KP_PROBE_NEED_MORE;
+
+utp_match:
+	note_peer(ctx, ctx->saddr, ctx->sport);
+	note_peer(ctx, ctx->caddr, ctx->cport);
+	return match(m);
+}
+
+static enum kp_probe_result bt_probe(const struct kp_app_ctx *ctx, struct kp_match *m)
+{
+	if (ctx->l4 == IPPROTO_TCP)
+		return probe_tcp(ctx, m);
+	if (ctx->l4 == IPPROTO_UDP)
+		return probe_udp(ctx, m);
+	return KP_PROBE_EXCLUDE;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Parse */
+
+static void set_transport(struct bt_state *st, enum bt_transport t)
+{
+	/* A peer connection (uTP) says more than the DHT chatter sharing its socket. */
+	if (st->transport == BT_T_NONE || (t == BT_T_UTP && st->transport == BT_T_DHT))
+		st->transport = (uint8_t)t;
+}
+
+/* Takes info_hash and peer_id from a complete handshake sent in direction dir. */
+static void take_handshake(struct bt_state *st, const uint8_t *hs, size_t len, uint8_t dir)
+{
+	if (len < BT_HS_FIXED || hs_check(hs, len) != HS_FIXED)
+		return;
+	if (!st->have_hash) {
+		memcpy(st->info_hash, hs + 28, 20);
+		st->have_hash = true;
+	}
+	if (len >= BT_HS_LEN && !st->have_peer_id[dir & 1]) {
+		memcpy(st->peer_id[dir & 1], hs + 48, 20);
+		st->have_peer_id[dir & 1] = true;
+	}
+}
+
+static enum kp_parse_result parse_tcp(struct kp_app_ctx *ctx, struct bt_state *st)
+{
+	uint8_t d = ctx->dir & 1;
+	size_t n;
+
+	st->transport = BT_T_TCP;
+	if (!st->hs_done[d] && ctx->data && ctx->len) {
+		if (ctx->gap) {
+			st->hs_done[d] = true; /* lost bytes: the handshake is gone */
+		} else {
+			n = BT_HS_LEN - st->hs_len[d];
+			if (n > ctx->len)
+				n = ctx->len;
+			memcpy(st->hs[d] + st->hs_len[d], ctx->data, n);
+			st->hs_len[d] = (uint8_t)(st->hs_len[d] + n);
+			if (hs_check(st->hs[d], st->hs_len[d]) == HS_BAD) {
+				st->hs_done[d] = true;
+			} else if (st->hs_len[d] == BT_HS_LEN) {
+				take_handshake(st, st->hs[d], st->hs_len[d], d);
+				st->hs_done[d] = true;
+			}
+		}
+	}
+	return st->hs_done[0] && st->hs_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
+}
+
+/* Notes the peers of a tracker announce answer (compact IPv4 or IPv6 entries). */
+static void note_tracker_peers(struct kp_app_ctx *ctx, const uint8_t *p, size_t len)
+{
+	int family = ctx->family;
+	size_t step;
+
+	if (family != AF_INET && family != AF_INET6) {
+		/* Address family unknown while parsing: only an IPv4-only length is certain. */
+		if ((len - 20) % 18 == 0)
+			return;
+		family = AF_INET;
+	}
+	step = family == AF_INET ? 6 : 18;
+	if ((len - 20) % step)
+		return;
+	for (size_t off = 20, n = 0; off + step <= len && n < BT_MAX_TRACKER_PEERS;
+	     off += step, n++) {
+		uint16_t port = kp_be16(p + off + step - 2);
+
+		if (port)
+			kp_peer_note(ctx, family, p + off, port, KP_APP_BITTORRENT);
+	}
+}
+
+static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *st)
+{
+	const uint8_t *p = ctx->data;
+	size_t len = ctx->len;
+	struct utp_hdr h;
+	uint32_t tid;
+	uint16_t port;
+
+	if (!p || !len)
+		return KP_PARSE_MORE;
+	if (++st->udp_pkts > BT_UDP_MAX_PARSE_PKTS)
+		return KP_PARSE_DONE;
+	switch (udp_kind(p, len, ctx->dir, &h)) {
+	case K_DHT:
+		set_transport(st, BT_T_DHT);
+		if (!st->have_hash)
+			kp_bt_krpc_check(p, len, st->info_hash, &st->have_hash);
+		break;
+	case K_LSD:
+		set_transport(st, BT_T_LSD);
+		if (!st->have_hash && lsd_parse(p, len, &port, st->info_hash))
+			st->have_hash = true;
+		break;
+	case K_TRK_CONNECT:
+		set_transport(st, BT_T_TRACKER);
+		break;
+	case K_TRK_REQ:
+		set_transport(st, BT_T_TRACKER);
+		if (trk_request(p, len, &tid) == 1 && !st->have_hash) {
+			memcpy(st->info_hash, p + 16, 20);
+			st->have_hash = true;
+		}
+		break;
+	case K_TRK_ANS:
+		set_transport(st, BT_T_TRACKER);
+		if (trk_answer(p, len, &tid) == 1)
+			note_tracker_peers(ctx, p, len);
+		break;
+	case K_UTP_HS:
+		set_transport(st, BT_T_UTP);
+		take_handshake(st, p + h.payload_off, len - h.payload_off, ctx->dir);
+		break;
+	case K_UTP:
+		set_transport(st, BT_T_UTP);
+		break;
+	default:
+		break;
+	}
+	if (st->transport == BT_T_UTP)
+		return st->have_peer_id[0] && st->have_peer_id[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
+	if (st->transport == BT_T_TRACKER)
+		return KP_PARSE_MORE; /* later answers carry peers */
+	return st->have_hash ? KP_PARSE_DONE : KP_PARSE_MORE;
+}
+
+static enum kp_parse_result bt_parse(struct kp_app_ctx *ctx, void *state)
+{
+	struct bt_state *st = state;
+
+	if (ctx->l4 == IPPROTO_TCP)
+		return parse_tcp(ctx, st);
+	return parse_udp(ctx, st);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* JSON */
+
+static void bt_json(const void *state, const struct kp_flow *f, struct kp_json *j)
+{
+	const struct bt_state *st = state;
+
+	(void)f;
+	if (!st)
+		return;
+	kp_json_obj(j, "bittorrent");
+	if (st->transport && st->transport < sizeof(bt_transport_names) / sizeof(char *))
+		kp_json_str(j, "transport", bt_transport_names[st->transport]);
+	if (st->have_hash)
+		kp_json_hex(j, "info_hash", st->info_hash, 20);
+	/* peer_id: 20 bytes, client prefix readable ("-LT1100-..."), the rest escaped. */
+	if (st->have_peer_id[KP_DIR_TOSERVER])
+		kp_json_strn(j, "peer_id", st->peer_id[KP_DIR_TOSERVER], 20);
+	if (st->have_peer_id[KP_DIR_TOCLIENT])
+		kp_json_strn(j, "server_peer_id", st->peer_id[KP_DIR_TOCLIENT], 20);
+	kp_json_end(j);
+}
+
+const struct kp_app_module kp_mod_bittorrent = {
+	.name = "bittorrent",
+	.l4 = KP_L4_TCP | KP_L4_UDP,
+	.port_hints = {6881, 6771, 51413, 6969, 0},
+	.probe = bt_probe,
+	.state_size = sizeof(struct bt_state),
+	.parse = bt_parse,
+	.free_state = NULL,
+	.json = bt_json,
+};

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Probe dispatch, signatures for leftovers, and parser feeding (see classify.h). */
+#include "classify/classify.h"
+#include "classify/sig.h"
+#include "engine/engine.h"
+#include "flow/flow.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t *addr_of(const struct kp_flow *f, int client)
+{
+	return f->key.addr[client ? f->client_side : !f->client_side];
+}
+
+static uint16_t port_of(const struct kp_flow *f, int client)
+{
+	return f->key.port[client ? f->client_side : !f->client_side];
+}
+
+static void ctx_init(struct kp_app_ctx *ctx, struct kp_engine *eng, const struct kp_flow *f,
+		     int dir, const uint8_t *data, uint32_t len, bool gap, uint64_t ts_us)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->flow = f;
+	ctx->eng = eng;
+	ctx->ts_us = ts_us;
+	ctx->l4 = f->key.l4;
+	ctx->dir = (uint8_t)dir;
+	ctx->gap = gap;
+	ctx->data = data;
+	ctx->len = len;
+	ctx->cport = port_of(f, 1);
+	ctx->sport = port_of(f, 0);
+	ctx->family = f->key.family;
+	ctx->caddr = addr_of(f, 1);
+	ctx->saddr = addr_of(f, 0);
+}
+
+void kp_classify_flow_free(struct kp_flow *f)
+{
+	if (f->mod_state) {
+		if (f->mod && f->mod->free_state)
+			f->mod->free_state(f->mod_state);
+		free(f->mod_state);
+		f->mod_state = NULL;
+	}
+	free(f->pb);
+	f->pb = NULL;
+}
+
+static void update_inspect_done(struct kp_flow *f)
+{
+	f->inspect_done = f->cls_state != KP_CLS_PENDING &&
+			  (!f->mod || !f->mod->parse || f->parse_done);
+}
+
+void kp_classify_flow_new(struct kp_engine *eng, struct kp_flow *f, uint64_t ts_us)
+{
+	struct kp_classifier *c = &eng->cls;
+	const struct kp_expect *e;
+
+	e = kp_expect_table_take(&c->expect, f->key.family, addr_of(f, 0), port_of(f, 0),
+				 f->key.l4, ts_us);
+	if (!e)
+		return;
+	f->app = e->app;
+	f->confidence = KP_CONF_CERTAIN;
+	f->parent_id = e->parent_id;
+	f->cls_state = KP_CLS_DONE;
+	c->st.by_expectation++;
+	c->st.matched[f->app]++;
+	update_inspect_done(f);
+}
+
+static struct kp_probe_bufs *pb_get(struct kp_classifier *c, struct kp_flow *f)
+{
+	struct kp_probe_bufs *pb = f->pb;
+
+	if (pb)
+		return pb;
+	pb = calloc(1, sizeof(*pb) + 2 * (size_t)c->buf_cap + c->l7_cap);
+	if (!pb)
+		return NULL;
+	pb->cap = c->buf_cap;
+	pb->buf[0] = pb->mem;
+	pb->buf[1] = pb->mem + c->buf_cap;
+	pb->l7 = pb->mem + 2 * (size_t)c->buf_cap;
+	f->pb = pb;
+	return pb;
+}
+
+static void pb_append(struct kp_classifier *c, struct kp_flow *f, struct kp_probe_bufs *pb,
+		      int dir, const uint8_t *data, uint32_t len)
+{
+	uint32_t room = pb->cap - pb->len[dir], n = len < room ? len : room;
+
+	if (f->key.l4 == IPPROTO_UDP) {
+		/* UDP: keep the first datagram of each direction */
+		if (pb->len[dir] == 0) {
+			n = len < pb->cap ? len : pb->cap;
+			memcpy(pb->buf[dir], data, n);
+			pb->len[dir] = n;
+		}
+	} else {
+		memcpy(pb->buf[dir] + pb->len[dir], data, n);
+		pb->len[dir] += n;
+	}
+	/* first flights: the other side's flight is frozen once this side speaks */
+	if (!pb->flight_done[dir])
+		pb->flight[dir] += len;
+	if (pb->flight[!dir])
+		pb->flight_done[!dir] = 1;
+	/* l7 buffer: arrival order, NULs removed */
+	for (uint32_t i = 0; i < len && pb->l7_len < c->l7_cap; i++)
+		if (data[i])
+			pb->l7[pb->l7_len++] = data[i];
+}
+
+static void set_label(struct kp_flow *f, unsigned app, unsigned conf)
+{
+	f->app = (uint16_t)app;
+	f->confidence = (uint8_t)conf;
+}
+
+static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const uint8_t *data,
+		       uint32_t len, bool gap, uint64_t ts_us)
+{
+	struct kp_app_ctx ctx;
+	struct kp_match m = {f->app, f->confidence};
+
+	if (!f->mod || !f->mod->parse || f->parse_done || !len)
+		return;
+	ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us);
+	ctx.label = &m;
+	eng->cls.st.parse_calls++;
+	if (f->mod->parse(&ctx, f->mod_state) == KP_PARSE_DONE)
+		f->parse_done = true;
+	if (m.app != f->app)
+		set_label(f, m.app, m.confidence);
+}
+
+static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_app_module *mod,
+		    const struct kp_match *m, uint64_t ts_us)
+{
+	struct kp_probe_bufs *pb = f->pb;
+
+	set_label(f, m->app, m->confidence ? m->confidence : KP_CONF_HIGH);
+	f->mod = mod;
+	f->cls_state = KP_CLS_DONE;
+	eng->cls.st.matched[f->app < KP_APP__COUNT ? f->app : 0]++;
+	if (mod->state_size) {
+		f->mod_state = calloc(1, mod->state_size);
+		if (!f->mod_state)
+			f->parse_done = true;
+	}
+	if (mod->parse && f->mod_state && pb) {
+		/* catch the parser up: everything seen so far, client side first */
+		for (int d = 0; d < 2 && !f->parse_done; d++)
+			run_parser(eng, f, d, pb->buf[d], pb->len[d], false, ts_us);
+	} else if (!mod->parse) {
+		f->parse_done = true;
+	}
+	free(f->pb);
+	f->pb = NULL;
+}
+
+static void give_up(struct kp_engine *eng, struct kp_flow *f)
+{
+	struct kp_classifier *c = &eng->cls;
+	struct kp_probe_bufs *pb = f->pb;
+
+	if (c->sigs && pb && pb->l7_len) {
+		int idx = kp_sigset_match(c->sigs, c->scratch, pb->l7, pb->l7_len);
+
+		if (idx >= 0) {
+			f->sig = (int16_t)idx;
+			set_label(f, KP_APP_SIGNATURE, KP_CONF_LOW);
+			f->cls_state = KP_CLS_DONE;
+			c->st.by_signature++;
+			free(f->pb);
+			f->pb = NULL;
+			return;
+		}
+	}
+	f->cls_state = KP_CLS_GAVE_UP;
+	set_label(f, KP_APP_UNKNOWN, 0);
+	c->st.gave_up++;
+	free(f->pb);
+	f->pb = NULL;
+}
+
+static bool hinted(const struct kp_app_module *m, uint16_t a, uint16_t b)
+{
+	for (unsigned i = 0; i < sizeof(m->port_hints) / sizeof(m->port_hints[0]); i++) {
+		if (!m->port_hints[i])
+			break;
+		if (m->port_hints[i] == a || m->port_hints[i] == b)
+			return true;
+	}
+	return false;
+}
+
+/* Offers the flow to one module; returns true when classification ended. */
+static bool offer(struct kp_engine *eng, struct kp_flow *f, unsigned i, struct kp_app_ctx *ctx,
+		  uint64_t ts_us)
+{
+	const struct kp_app_module *mod = kp_modules[i];
+	struct kp_match m = {0, 0};
+	enum kp_probe_result r;
+	uint8_t l4bit = f->key.l4 == IPPROTO_TCP ? KP_L4_TCP : KP_L4_UDP;
+
+	if (f->excluded & (1ULL << i))
+		return false;
+	if (!(mod->l4 & l4bit)) {
+		f->excluded |= 1ULL << i;
+		return false;
+	}
+	eng->cls.st.probes++;
+	r = mod->probe(ctx, &m);
+	if (r == KP_PROBE_EXCLUDE) {
+		f->excluded |= 1ULL << i;
+		return false;
+	}
+	if (r == KP_PROBE_MATCH) {
+		matched(eng, f, mod, &m, ts_us);
+		return true;
+	}
+	return false;
+}
+
+void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const uint8_t *data,
+		      uint32_t len, bool gap, bool new_pkt, uint64_t ts_us)
+{
+	struct kp_classifier *c = &eng->cls;
+	struct kp_probe_bufs *pb;
+	struct kp_app_ctx ctx;
+	uint64_t all = kp_module_count >= 64 ? ~0ULL : (1ULL << kp_module_count) - 1;
+	bool done = false;
+
+	if (f->cls_state != KP_CLS_PENDING) {
+		run_parser(eng, f, dir, data, len, gap, ts_us);
+		update_inspect_done(f);
+		return;
+	}
+	pb = pb_get(c, f);
+	if (!pb) {
+		give_up(eng, f);
+		update_inspect_done(f);
+		return;
+	}
+	if (new_pkt) {
+		pb->npkts[dir]++;
+		f->cls_pkts++;
+	}
+	pb_append(c, f, pb, dir, data, len);
+	ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us);
+	ctx.buf[0] = pb->buf[0];
+	ctx.buf[1] = pb->buf[1];
+	ctx.buf_len[0] = pb->len[0];
+	ctx.buf_len[1] = pb->len[1];
+	ctx.flight[0] = pb->flight[0];
+	ctx.flight[1] = pb->flight[1];
+	ctx.npkts[0] = pb->npkts[0];
+	ctx.npkts[1] = pb->npkts[1];
+	/* port-hinted modules first, then the registry order */
+	for (unsigned i = 0; i < kp_module_count && !done; i++)
+		if (hinted(kp_modules[i], ctx.cport, ctx.sport))
+			done = offer(eng, f, i, &ctx, ts_us);
+	for (unsigned i = 0; i < kp_module_count && !done; i++)
+		done = offer(eng, f, i, &ctx, ts_us);
+	if (!done) {
+		bool all_out = (f->excluded & all) == all;
+
+		if (all_out && c->sigs && pb->l7_len &&
+		    kp_sigset_match(c->sigs, c->scratch, pb->l7, pb->l7_len) >= 0)
+			give_up(eng, f); /* labels by signature */
+		else if ((all_out && !c->sigs) || f->cls_pkts >= c->max_pkts)
+			give_up(eng, f);
+	}
+	update_inspect_done(f);
+}
+
+void kp_classify_flow_end(struct kp_engine *eng, struct kp_flow *f)
+{
+	if (f->cls_state == KP_CLS_PENDING && f->pb)
+		give_up(eng, f);
+	else if (f->cls_state == KP_CLS_PENDING)
+		f->cls_state = KP_CLS_GAVE_UP;
+	free(f->pb);
+	f->pb = NULL;
+}
+
+/* Services for modules (declared in app/app.h). */
+
+void kp_app_refine(struct kp_app_ctx *ctx, unsigned app, unsigned confidence)
+{
+	if (!ctx->label || app >= KP_APP__COUNT)
+		return;
+	ctx->label->app = (uint16_t)app;
+	ctx->label->confidence = (uint8_t)confidence;
+}
+
+void kp_expect_add(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
+		   uint8_t l4, unsigned app)
+{
+	if (!ctx->eng || !ctx->flow)
+		return;
+	kp_expect_table_add(&ctx->eng->cls.expect, family, addr, port, l4, app, ctx->flow->id,
+			    ctx->ts_us);
+}
+
+void kp_peer_note(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
+		  unsigned app)
+{
+	if (!ctx->eng)
+		return;
+	kp_peer_cache_note(&ctx->eng->cls.peers, family, addr, port, app, ctx->ts_us);
+}
+
+bool kp_peer_seen(const struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
+		  unsigned app)
+{
+	if (!ctx->eng)
+		return false;
+	return kp_peer_cache_seen(&ctx->eng->cls.peers, family, addr, port, app, ctx->ts_us);
+}

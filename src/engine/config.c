@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The configuration table and the `key = value` file reader (see config.h). */
+#include "engine/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
+enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG };
+
+struct opt {
+	const char *key;
+	enum opt_type type;
+	size_t off;
+	size_t len;     /* strings: buffer size */
+	uint64_t min, max;
+	const char *help;
+};
+
+#define O(f) offsetof(struct kp_config, f)
+#define TO(c) (offsetof(struct kp_config, timeouts) + offsetof(struct kp_flow_timeouts, s) + (c) * sizeof(uint32_t))
+
+static const struct opt opts[] = {
+	{"classify.packets", OPT_U32, O(classify_packets), 0, 1, 1000,
+	 "payload packets of a flow offered to the protocol modules (both directions)"},
+	{"classify.buffer", OPT_SIZE32, O(classify_buffer), 0, 256, 1 << 20,
+	 "bytes of each direction kept for the probes"},
+	{"signatures.dir", OPT_STR, O(sig_dir), sizeof(((struct kp_config *)0)->sig_dir), 0, 0,
+	 "directory of l7-filter .pat files applied to flows the modules leave unknown"},
+	{"signatures.engine", OPT_SIGENG, O(sig_engine), sizeof(((struct kp_config *)0)->sig_engine), 0, 0,
+	 "auto | hyperscan | pcre2"},
+	{"signatures.buffer", OPT_SIZE32, O(sig_buffer), 0, 64, 1 << 20,
+	 "bytes of payload (arrival order, NULs removed) the signatures see"},
+	{"stream.depth", OPT_SIZE64, O(stream_depth), 0, 0, UINT64_MAX,
+	 "bytes per TCP direction reassembled for inspection (0 = unlimited)"},
+	{"stream.memcap", OPT_SIZE64, O(stream_memcap), 0, 65536, UINT64_MAX,
+	 "bytes of out-of-order segments held, all flows of a pipeline"},
+	{"stream.max_ooo", OPT_SIZE32, O(stream_max_ooo), 0, 4096, 1u << 30,
+	 "bytes held out of order in one direction before a gap is declared"},
+	{"flow.memcap", OPT_SIZE64, O(flow_memcap), 0, 65536, UINT64_MAX,
+	 "bytes of flow records; beyond it the oldest idle flow is evicted"},
+	{"flow.hash_size", OPT_U32, O(flow_hash_size), 0, 16, 1u << 26, "flow hash buckets"},
+	{"flow.timeout.tcp_new", OPT_U32, TO(KP_TC_TCP_NEW), 0, 1, 86400 * 7,
+	 "seconds a TCP flow without a completed handshake may idle"},
+	{"flow.timeout.tcp_established", OPT_U32, TO(KP_TC_TCP_EST), 0, 1, 86400 * 7,
+	 "seconds an established TCP flow may idle"},
+	{"flow.timeout.tcp_closed", OPT_U32, TO(KP_TC_CLOSED), 0, 0, 86400,
+	 "seconds a TCP flow is kept after FIN both ways or RST"},
+	{"flow.timeout.udp_new", OPT_U32, TO(KP_TC_UDP_NEW), 0, 1, 86400 * 7,
+	 "seconds a one-way UDP flow may idle"},
+	{"flow.timeout.udp_established", OPT_U32, TO(KP_TC_UDP_EST), 0, 1, 86400 * 7,
+	 "seconds a two-way UDP flow may idle"},
+	{"checksum", OPT_CSUM, O(checksum), 0, 0, 0,
+	 "auto (verify, accept unfinished offloaded sums) | strict | off"},
+	{"defrag.memcap", OPT_SIZE64, O(defrag_memcap), 0, 0, UINT64_MAX,
+	 "bytes for IP fragment reassembly (0 = count fragments only)"},
+	{"peer_cache.size", OPT_U32, O(peer_cache_size), 0, 16, 1u << 24,
+	 "entries of the P2P peer cache"},
+	{"peer_cache.ttl", OPT_U32, O(peer_cache_ttl), 0, 1, 86400 * 7,
+	 "seconds a peer stays in the P2P peer cache"},
+	{"expect.ttl", OPT_U32, O(expect_ttl), 0, 1, 86400,
+	 "seconds an announced data connection (FTP, DCC) is awaited"},
+	{"events", OPT_STR, O(events), sizeof(((struct kp_config *)0)->events), 0, 0,
+	 "events file (JSON lines); - for standard output"},
+};
+
+void kp_config_defaults(struct kp_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->classify_packets = 8;
+	c->classify_buffer = 4096;
+	strcpy(c->sig_engine, "auto");
+	c->sig_buffer = 12000; /* l7-filter userspace default */
+	c->stream_depth = 1 << 20;
+	c->stream_memcap = 64ull << 20;
+	c->stream_max_ooo = 1 << 20;
+	c->flow_memcap = 256ull << 20;
+	c->flow_hash_size = 65536;
+	c->timeouts.s[KP_TC_TCP_NEW] = 60;
+	c->timeouts.s[KP_TC_TCP_EST] = 600;
+	c->timeouts.s[KP_TC_CLOSED] = 10;
+	c->timeouts.s[KP_TC_UDP_NEW] = 30;
+	c->timeouts.s[KP_TC_UDP_EST] = 300;
+	c->checksum = KP_CSUM_MODE_AUTO;
+	c->defrag_memcap = 16ull << 20;
+	c->peer_cache_size = 16384;
+	c->peer_cache_ttl = 1800;
+	c->expect_ttl = 60;
+}
+
+static int parse_u64(const char *v, bool size, uint64_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	if (size && *end) {
+		unsigned long long m = 1;
+
+		switch (toupper((unsigned char)*end)) {
+		case 'K':
+			m = 1ull << 10;
+			break;
+		case 'M':
+			m = 1ull << 20;
+			break;
+		case 'G':
+			m = 1ull << 30;
+			break;
+		default:
+			return -1;
+		}
+		end++;
+		if (toupper((unsigned char)*end) == 'B' || toupper((unsigned char)*end) == 'I')
+			end++;
+		if (x > UINT64_MAX / m)
+			return -1;
+		x *= m;
+	}
+	if (*end)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+int kp_config_set(struct kp_config *c, const char *key, const char *val, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+		char *base = (char *)c + o->off;
+		uint64_t x;
+
+		if (strcmp(o->key, key))
+			continue;
+		switch (o->type) {
+		case OPT_U32:
+		case OPT_SIZE32:
+		case OPT_SIZE64:
+			if (parse_u64(val, o->type != OPT_U32, &x) || x < o->min || x > o->max) {
+				snprintf(err, errlen,
+					 "%s: '%s' is not a number in [%" PRIu64 ", %" PRIu64 "]%s",
+					 key, val, o->min, o->max,
+					 o->type != OPT_U32 ? " (K, M, G suffixes allowed)" : "");
+				return -1;
+			}
+			if (o->type == OPT_SIZE64)
+				memcpy(base, &x, sizeof(uint64_t));
+			else {
+				uint32_t y = (uint32_t)x;
+
+				memcpy(base, &y, sizeof(y));
+			}
+			return 0;
+		case OPT_STR:
+			if (strlen(val) >= o->len) {
+				snprintf(err, errlen, "%s: value too long (max %zu)", key, o->len - 1);
+				return -1;
+			}
+			strcpy(base, val);
+			return 0;
+		case OPT_CSUM: {
+			int m;
+
+			if (!strcmp(val, "auto"))
+				m = KP_CSUM_MODE_AUTO;
+			else if (!strcmp(val, "strict"))
+				m = KP_CSUM_MODE_STRICT;
+			else if (!strcmp(val, "off"))
+				m = KP_CSUM_MODE_OFF;
+			else {
+				snprintf(err, errlen, "checksum: '%s' is not auto, strict or off", val);
+				return -1;
+			}
+			memcpy(base, &m, sizeof(m));
+			return 0;
+		}
+		case OPT_SIGENG:
+			if (strcmp(val, "auto") && strcmp(val, "hyperscan") && strcmp(val, "pcre2")) {
+				snprintf(err, errlen,
+					 "signatures.engine: '%s' is not auto, hyperscan or pcre2", val);
+				return -1;
+			}
+			strcpy(base, val);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "unknown key '%s' (kp2padm --help-config lists them)", key);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int kp_config_load(struct kp_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048], msg[768];
+	int lineno = 0, rc = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *eq, *hash;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		s = trim(line);
+		if (!*s)
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		if (kp_config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			rc = -1;
+			break;
+		}
+	}
+	if (!rc && ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+void kp_config_print_help(FILE *out)
+{
+	struct kp_config d;
+
+	kp_config_defaults(&d);
+	fprintf(out, "Configuration keys (file lines 'key = value'; '#' starts a comment):\n");
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const struct opt *o = &opts[i];
+		const char *base = (const char *)&d + o->off;
+		char def[64];
+
+		switch (o->type) {
+		case OPT_STR:
+		case OPT_SIGENG:
+			snprintf(def, sizeof(def), "%s", *base ? base : "(none)");
+			break;
+		case OPT_CSUM:
+			snprintf(def, sizeof(def), "auto");
+			break;
+		default: {
+			uint64_t v64;
+			uint32_t v32;
+
+			if (o->type == OPT_SIZE64) {
+				memcpy(&v64, base, sizeof(v64));
+			} else {
+				memcpy(&v32, base, sizeof(v32));
+				v64 = v32;
+			}
+			snprintf(def, sizeof(def), "%" PRIu64, v64);
+		}
+		}
+		fprintf(out, "  %-30s %-10s %s\n", o->key, def, o->help);
+	}
+}

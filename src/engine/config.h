@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The configuration: every tunable of the pipeline with its default, read
+ * from a `key = value` file (comments start with '#'). The keys, their types,
+ * bounds and help text live in one table (config.c), which also prints
+ * `kp2padm --help-config`. Errors name FILE:LINE and reject the whole file.
+ * A loaded config is read-only and shared by every pipeline thread.
+ */
+#ifndef KP_ENGINE_CONFIG_H
+#define KP_ENGINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/decode.h"
+#include "flow/flow_table.h"
+
+struct kp_config {
+	/* classification */
+	uint32_t classify_packets;  /* payload packets offered to modules per flow */
+	uint32_t classify_buffer;   /* bytes kept per direction for probes */
+	char sig_dir[512];          /* l7-filter .pat directory; empty = none */
+	char sig_engine[16];        /* auto | hyperscan | pcre2 */
+	uint32_t sig_buffer;        /* bytes of the l7 buffer (arrival order, NULs removed) */
+	/* stream */
+	uint64_t stream_depth;
+	uint64_t stream_memcap;
+	uint32_t stream_max_ooo;
+	/* flows */
+	uint64_t flow_memcap;
+	uint32_t flow_hash_size;
+	struct kp_flow_timeouts timeouts;
+	/* decode */
+	int checksum;               /* enum kp_csum_mode */
+	uint64_t defrag_memcap;
+	/* services */
+	uint32_t peer_cache_size, peer_cache_ttl;
+	uint32_t expect_ttl;
+	/* output */
+	char events[512];           /* events file; "-" = stdout; empty = default */
+};
+
+void kp_config_defaults(struct kp_config *c);
+
+/*
+ * Loads a config file over the defaults already in c. On error returns -1 and
+ * writes "FILE:LINE: reason" into err (errlen bytes); c is then unspecified.
+ */
+int kp_config_load(struct kp_config *c, const char *path, char *err, size_t errlen);
+
+/* Sets one key from text (same rules as a file line); returns 0 or -1 with err. */
+int kp_config_set(struct kp_config *c, const char *key, const char *val, char *err, size_t errlen);
+
+/* Prints every key with its default and help. */
+void kp_config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The per-packet pipeline (see engine.h). */
+#include "engine/engine.h"
+#include "classify/sig.h"
+#include "output/eve.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+#define SWEEP_INTERVAL_US 1000000ull
+
+static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r);
+
+int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
+		   const struct kp_sigset *sigs, struct kp_output *out)
+{
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	e->worker = worker;
+	e->out = out;
+	kp_json_init(&e->json);
+	rc = kp_decoder_init(&e->dec, (enum kp_csum_mode)cfg->checksum, cfg->defrag_memcap);
+	if (rc)
+		goto fail;
+	rc = kp_flow_table_init(&e->ft, cfg->flow_hash_size, cfg->flow_memcap, &cfg->timeouts,
+				0x5eed0000u + (uint32_t)worker, on_flow_end, e);
+	if (rc)
+		goto fail_dec;
+	e->stream.cfg.depth = cfg->stream_depth;
+	e->stream.cfg.memcap = cfg->stream_memcap;
+	e->stream.cfg.max_ooo = cfg->stream_max_ooo;
+	e->cls.max_pkts = cfg->classify_packets;
+	e->cls.buf_cap = cfg->classify_buffer;
+	e->cls.l7_cap = sigs ? cfg->sig_buffer : 0; /* no signatures: no l7 buffer */
+	kp_expect_table_init(&e->cls.expect, cfg->expect_ttl);
+	rc = kp_peer_cache_init(&e->cls.peers, cfg->peer_cache_size, cfg->peer_cache_ttl);
+	if (rc)
+		goto fail_ft;
+	if (sigs) {
+		e->cls.sigs = sigs;
+		e->cls.scratch = kp_sig_scratch_new(sigs);
+		if (!e->cls.scratch) {
+			rc = -ENOMEM;
+			goto fail_peers;
+		}
+	}
+	return 0;
+
+fail_peers:
+	kp_peer_cache_fini(&e->cls.peers);
+fail_ft:
+	free(e->ft.buckets);
+fail_dec:
+	kp_decoder_fini(&e->dec);
+fail:
+	kp_json_free(&e->json);
+	return rc;
+}
+
+/* Reassembly callback: contiguous bytes of the current flow and direction. */
+static void on_stream_data(void *arg, const uint8_t *data, uint32_t len, bool gap)
+{
+	struct kp_engine *e = arg;
+	struct kp_flow *f = e->cur_flow;
+
+	if (gap)
+		f->had_gap = true;
+	kp_classify_data(e, f, e->cur_dir, data, len, gap, e->cur_new_pkt, e->now_us);
+	e->cur_new_pkt = false;
+}
+
+/* Stops reassembly work for a flow nobody needs the bytes of any more. */
+static void stream_release_if_done(struct kp_engine *e, struct kp_flow *f)
+{
+	if (!f->inspect_done || f->key.l4 != IPPROTO_TCP)
+		return;
+	for (int d = 0; d < 2; d++)
+		if (!f->sd[d].off)
+			kp_stream_dir_release(&e->stream, &f->sd[d]);
+}
+
+static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
+{
+	struct kp_engine *e = arg;
+	struct kp_app_totals *t;
+
+	if (f->key.l4 == IPPROTO_TCP) {
+		for (int d = 0; d < 2; d++) {
+			e->cur_flow = f;
+			e->cur_dir = d;
+			e->cur_new_pkt = false;
+			if (!f->inspect_done)
+				kp_stream_flush(&e->stream, &f->sd[d], on_stream_data, e);
+			else
+				kp_stream_dir_release(&e->stream, &f->sd[d]);
+		}
+	}
+	kp_classify_flow_end(e, f);
+	t = &e->st.app[f->app < KP_APP__COUNT ? f->app : 0];
+	t->flows++;
+	t->pkts += f->pkts[0] + f->pkts[1];
+	t->bytes += f->bytes[0] + f->bytes[1];
+	if (e->out) {
+		kp_eve_flow(e, f, r);
+		e->st.events++;
+	}
+	kp_classify_flow_free(f);
+}
+
+static void tcp_track(struct kp_engine *e, struct kp_flow *f, int dir,
+		      const struct kp_pkt_info *pi)
+{
+	uint8_t fl = pi->tcp_flags;
+
+	if (fl & TCP_RST) {
+		f->rst_seen = true;
+		f->tcp_state = KP_TCP_CLOSED;
+		return;
+	}
+	if (fl & TCP_SYN) {
+		f->syn_seen = true;
+		kp_stream_syn(&f->sd[dir], pi->seq);
+		if (!(fl & TCP_ACK) && f->tcp_state == KP_TCP_NONE && dir == 0)
+			f->tcp_state = KP_TCP_SYN_SENT;
+		else if ((fl & TCP_ACK) && dir == 1 && f->tcp_state <= KP_TCP_SYN_SENT)
+			f->tcp_state = KP_TCP_SYN_RECV;
+	} else if ((fl & TCP_ACK) && f->tcp_state == KP_TCP_SYN_RECV && dir == 0) {
+		f->tcp_state = KP_TCP_ESTABLISHED;
+	} else if (f->tcp_state == KP_TCP_NONE && f->pkts[0] && f->pkts[1]) {
+		f->tcp_state = KP_TCP_ESTABLISHED; /* picked up mid-stream */
+	}
+	if (fl & TCP_FIN) {
+		f->fin_seen |= (uint8_t)(1u << dir);
+		f->tcp_state = f->fin_seen == 3 ? KP_TCP_CLOSED : KP_TCP_CLOSING;
+	}
+	(void)e;
+}
+
+void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp_verdict *v)
+{
+	struct kp_pkt_info pi;
+	enum kp_decode_result dr;
+	struct kp_flow *f;
+	bool created;
+	int dir;
+
+	memset(v, 0, sizeof(*v));
+	e->st.packets++;
+	e->st.bytes += p->len;
+	if (p->ts_us > e->now_us)
+		e->now_us = p->ts_us;
+	if (e->now_us >= e->next_sweep_us) {
+		kp_flow_table_expire(&e->ft, e->now_us);
+		e->next_sweep_us = e->now_us + SWEEP_INTERVAL_US;
+	}
+	dr = kp_decode(&e->dec, p->dlt, p->data, p->caplen, p->ts_us, &pi);
+	if (dr != KP_DEC_OK)
+		goto out;
+	if (pi.l4 != IPPROTO_TCP && pi.l4 != IPPROTO_UDP)
+		goto out;
+	f = kp_flow_table_get(&e->ft, &pi, p->ts_us, &dir, &created);
+	if (!f) {
+		e->st.flow_alloc_fail++;
+		goto out;
+	}
+	if (created)
+		kp_classify_flow_new(e, f, p->ts_us);
+	v->flow_id = f->id;
+	f->pkts[dir]++;
+	f->bytes[dir] += pi.ip_len;
+	if (pi.csum == KP_CSUM_BAD) {
+		f->csum_bad++;
+		if (e->csum_lenient)
+			pi.csum = KP_CSUM_OK;
+		else
+			e->st.csum_skipped++;
+	}
+	if (pi.l4 == IPPROTO_TCP) {
+		tcp_track(e, f, dir, &pi);
+		if (pi.csum != KP_CSUM_BAD && !f->inspect_done) {
+			e->cur_flow = f;
+			e->cur_dir = dir;
+			e->cur_new_pkt = true;
+			if ((pi.tcp_flags & TCP_ACK) && f->sd[!dir].init) {
+				e->cur_dir = !dir;
+				e->cur_new_pkt = false;
+				kp_stream_ack(&e->stream, &f->sd[!dir], pi.ack, on_stream_data, e);
+				e->cur_dir = dir;
+				e->cur_new_pkt = true;
+			}
+			if (pi.payload_len && !f->inspect_done)
+				kp_stream_data(&e->stream, &f->sd[dir],
+					       pi.seq + ((pi.tcp_flags & TCP_SYN) ? 1 : 0),
+					       pi.payload, pi.payload_len, on_stream_data, e);
+			stream_release_if_done(e, f);
+		}
+	} else if (pi.payload_len && pi.csum != KP_CSUM_BAD && !f->inspect_done) {
+		kp_classify_data(e, f, dir, pi.payload, pi.payload_len, false, true, p->ts_us);
+	}
+	v->app = f->app;
+	v->bypass = f->inspect_done;
+	kp_flow_table_touch(&e->ft, f, p->ts_us);
+out:
+	if (v->bypass)
+		e->st.bypass++;
+	e->st.verdict[v->action]++;
+}
+
+void kp_engine_flush(struct kp_engine *e)
+{
+	kp_flow_table_flush(&e->ft);
+	e->now_us = 0;
+	e->next_sweep_us = 0;
+}
+
+void kp_engine_fini(struct kp_engine *e)
+{
+	kp_flow_table_fini(&e->ft);
+	kp_decoder_fini(&e->dec);
+	kp_peer_cache_fini(&e->cls.peers);
+	if (e->cls.scratch)
+		kp_sig_scratch_free(e->cls.scratch);
+	kp_json_free(&e->json);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The pipeline: one packet in, one verdict out.
+ *
+ *   decode -> flow -> reassembly -> classify -> app module -> (policy) -> verdict
+ *
+ * A struct kp_engine is one pipeline, owned by one thread: its decoder, flow
+ * table, reassembly and classifier state are its own. What pipelines share
+ * is read-only (the config, the signature set) or thread-safe (the event
+ * writer). Offline (capture files) and inline (NFQUEUE) run this same code;
+ * only the packet source differs (io/source.h).
+ */
+#ifndef KP_ENGINE_ENGINE_H
+#define KP_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "classify/classify.h"
+#include "decode/decode.h"
+#include "engine/config.h"
+#include "flow/flow_table.h"
+#include "output/json.h"
+#include "stream/reasm.h"
+
+struct kp_output;
+struct kp_sigset;
+
+/* What happens to a packet. Offline, verdicts are counted; inline, they reach the kernel. */
+enum kp_verdict_action {
+	KP_VERDICT_ACCEPT = 0,
+	KP_VERDICT_DROP,
+};
+
+struct kp_verdict {
+	uint8_t action;   /* enum kp_verdict_action */
+	bool bypass;      /* the flow needs no more inspection: the kernel may skip the queue */
+	uint16_t app;     /* the flow's label at this packet (for marks) */
+	uint64_t flow_id; /* 0 when the packet belongs to no flow */
+};
+
+/* One packet handed to the pipeline by a source. */
+struct kp_packet {
+	const uint8_t *data;
+	uint32_t caplen;  /* bytes in data */
+	uint32_t len;     /* length on the wire */
+	uint64_t ts_us;   /* capture or arrival time */
+	int dlt;          /* link type of data (DLT_RAW-ish for NFQUEUE: KP_DLT_RAW) */
+};
+
+struct kp_app_totals {
+	uint64_t flows, pkts, bytes;
+};
+
+struct kp_engine_stats {
+	uint64_t packets, bytes;          /* everything handed in */
+	uint64_t verdict[2];              /* by action */
+	uint64_t bypass;                  /* packets whose verdict said bypass */
+	uint64_t csum_skipped;            /* packets not inspected for a bad checksum */
+	uint64_t flow_alloc_fail;
+	struct kp_app_totals app[KP_APP__COUNT];
+	uint64_t events;
+};
+
+struct kp_engine {
+	const struct kp_config *cfg;   /* shared, read-only */
+	int worker;                    /* pipeline number */
+	struct kp_decoder dec;
+	struct kp_flow_table ft;
+	struct kp_stream stream;
+	struct kp_classifier cls;
+	struct kp_output *out;         /* shared writer; NULL = no events */
+	struct kp_json json;           /* this pipeline's event builder */
+	struct kp_engine_stats st;
+	uint64_t now_us, next_sweep_us;
+	bool csum_lenient;             /* bad checksums counted, not enforced (rewritten capture) */
+	/* per-packet scratch for the reassembly callback */
+	struct kp_flow *cur_flow;
+	int cur_dir;
+	bool cur_new_pkt;
+};
+
+/*
+ * Sets up a pipeline. sigs may be NULL. out may be NULL (no events).
+ * Returns 0 or a negative errno.
+ */
+int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
+		   const struct kp_sigset *sigs, struct kp_output *out);
+
+/* Runs one packet through the pipeline and fills *v. */
+void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp_verdict *v);
+
+/* Ends every flow (events written), e.g. at the end of a capture. */
+void kp_engine_flush(struct kp_engine *e);
+
+void kp_engine_fini(struct kp_engine *e);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A small JSON builder over a growable buffer. Every event kp2padm writes is
+ * built here, so that escaping of hostile strings happens in exactly one place:
+ * valid UTF-8 passes through, control characters and '"' '\\' are escaped,
+ * and each byte of an invalid UTF-8 sequence becomes "\u00XX".
+ *
+ * Usage: kp_json_begin(j); kp_json_str(j, "key", "v"); kp_json_obj(j, "tls");
+ * ... kp_json_end(j); kp_json_end(j); then j->buf holds one line (no newline).
+ * A builder is owned by one thread; it never fails on hostile input, and on
+ * allocation failure it sets `oom` and stops growing.
+ */
+#ifndef KP_OUTPUT_JSON_H
+#define KP_OUTPUT_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KP_JSON_MAX_DEPTH 16
+
+struct kp_json {
+	char *buf;     /* owned; NUL-terminated */
+	size_t len;    /* bytes used, without the NUL */
+	size_t cap;    /* bytes allocated */
+	int depth;     /* open objects/arrays */
+	bool first[KP_JSON_MAX_DEPTH]; /* next member is the first at this depth */
+	bool oom;      /* an allocation failed: output is truncated */
+};
+
+void kp_json_init(struct kp_json *j);
+void kp_json_free(struct kp_json *j);
+void kp_json_reset(struct kp_json *j);
+
+/* Opens the top-level object. */
+void kp_json_begin(struct kp_json *j);
+/* Opens a member object ("key": {) or, with key NULL inside an array, an element object. */
+void kp_json_obj(struct kp_json *j, const char *key);
+/* Opens a member array. */
+void kp_json_arr(struct kp_json *j, const char *key);
+/* Closes the innermost object or array. */
+void kp_json_end(struct kp_json *j);
+void kp_json_end_arr(struct kp_json *j);
+
+/* Members (key may be NULL for array elements). */
+void kp_json_str(struct kp_json *j, const char *key, const char *s);
+void kp_json_strn(struct kp_json *j, const char *key, const void *s, size_t n);
+void kp_json_hex(struct kp_json *j, const char *key, const void *b, size_t n);
+void kp_json_u64(struct kp_json *j, const char *key, uint64_t v);
+void kp_json_i64(struct kp_json *j, const char *key, int64_t v);
+void kp_json_dbl(struct kp_json *j, const char *key, double v);
+void kp_json_bool(struct kp_json *j, const char *key, bool v);
+
+/* Appends the escaped form of n bytes (no quotes) to j. Exposed for tests. */
+void kp_json_escape(struct kp_json *j, const void *s, size_t n);
+
+/* ISO 8601 with microseconds and +0000, as Suricata writes: 2024-01-02T03:04:05.000006+0000 */
+void kp_json_ts(struct kp_json *j, const char *key, uint64_t ts_us);
+
+#endif

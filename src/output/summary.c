@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The end-of-run summary (see summary.h). */
+#include "output/summary.h"
+#include "engine/engine.h"
+
+#include <inttypes.h>
+
+void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const char *events)
+{
+	const struct kp_decode_stats *d = &e->dec.st;
+	const struct kp_flow_stats *fs = &e->ft.st;
+	const struct kp_stream_stats *ss = &e->stream.st;
+	uint64_t flows = 0;
+
+	fprintf(out, "\n%-16s %12s %12s %16s\n", "application", "flows", "packets", "bytes");
+	for (unsigned a = 0; a < KP_APP__COUNT; a++) {
+		const struct kp_app_totals *t = &e->st.app[a];
+
+		if (!t->flows)
+			continue;
+		flows += t->flows;
+		fprintf(out, "%-16s %12" PRIu64 " %12" PRIu64 " %16" PRIu64 "\n",
+			a == KP_APP_SIGNATURE ? "(signatures)" : kp_app_name(a), t->flows, t->pkts,
+			t->bytes);
+	}
+	fprintf(out, "%-16s %12" PRIu64 "\n\n", "total", flows);
+	fprintf(out,
+		"packets %" PRIu64 " (%" PRIu64 " bytes): ipv4 %" PRIu64 " ipv6 %" PRIu64
+		" tcp %" PRIu64 " udp %" PRIu64 " other-l4 %" PRIu64 "\n",
+		e->st.packets, e->st.bytes, d->ipv4, d->ipv6, d->tcp, d->udp, d->other_l4);
+	fprintf(out,
+		"decode: unknown link type %" PRIu64 ", not ip %" PRIu64 ", malformed %" PRIu64
+		", vlan-tagged %" PRIu64 ", gtp-u %" PRIu64 ", ipv6 ext headers %" PRIu64 "\n",
+		d->unknown_link, d->not_ip, d->malformed, d->vlan, d->tunnel_gtp, d->ipv6_ext_hdrs);
+	fprintf(out,
+		"fragments: %" PRIu64 " seen, %" PRIu64 " datagrams reassembled, %" PRIu64
+		" dropped\n",
+		d->frag_fragments, d->frag_reassembled, d->frag_dropped);
+	fprintf(out,
+		"checksums: ip bad %" PRIu64 ", tcp/udp bad %" PRIu64
+		", unfinished offload (accepted) %" PRIu64 ", packets not inspected %" PRIu64 "\n",
+		d->ip_csum_bad, d->l4_csum_bad, d->l4_csum_partial, e->st.csum_skipped);
+	fprintf(out,
+		"flows: %" PRIu64 " created, peak %" PRIu64 " active, ended by timeout %" PRIu64
+		", close %" PRIu64 ", eviction %" PRIu64 ", end of input %" PRIu64
+		", port reuse %" PRIu64 "\n",
+		fs->created, fs->active_peak, fs->ended_timeout, fs->ended_closed,
+		fs->ended_evicted, fs->ended_shutdown, fs->tcp_reuse);
+	fprintf(out,
+		"reassembly: %" PRIu64 " segments, %" PRIu64 " out of order, %" PRIu64
+		" overlaps (%" PRIu64 " differing), %" PRIu64 " gaps, %" PRIu64
+		" memcap drops, peak %" PRIu64 " bytes held\n",
+		ss->segments, ss->ooo_buffered, ss->overlaps, ss->overlap_diff, ss->gaps,
+		ss->memcap_drops, ss->mem_peak);
+	fprintf(out,
+		"classification: %" PRIu64 " by expectation, %" PRIu64 " by signature, %" PRIu64
+		" unknown, %" PRIu64 " probe calls\n",
+		e->cls.st.by_expectation, e->cls.st.by_signature, e->cls.st.gave_up,
+		e->cls.st.probes);
+	if (wall_s > 0)
+		fprintf(out, "time: %.3f s, %.0f packets/s, %.3f Gbit/s\n", wall_s,
+			(double)e->st.packets / wall_s, (double)e->st.bytes * 8 / wall_s / 1e9);
+	if (events)
+		fprintf(out, "events: %" PRIu64 " written to %s\n", e->st.events, events);
+}
