@@ -87,12 +87,12 @@ static void ares_json(const void *state, const struct kp_flow *f, struct kp_json
 }
 
 const struct kp_app_module kp_mod_ares = {
-	.name = "ares",
-	.l4 = KP_L4_TCP,
-	.port_hints = {0},
-	.probe = ares_probe,
-	.state_size = sizeof(struct ares_state),
-	.parse = ares_parse,
-	.free_state = NULL,
-	.json = ares_json,
+    .name = "ares",
+    .l4 = KP_L4_TCP,
+    .port_hints = {0},
+    .probe = ares_probe,
+    .state_size = sizeof(struct ares_state),
+    .parse = ares_parse,
+    .free_state = NULL,
+    .json = ares_json,
 };

@@ -75,9 +75,22 @@ static const char *const bt_transport_names[] = {
 	[BT_T_DHT] = "dht",  [BT_T_TRACKER] = "tracker", [BT_T_LSD] = "lsd",
 };
 
+/*
+ * Sources of an info_hash, weakest first: a DHT get_peers target may be an
+ * obfuscated lookup key (libtorrent masks the low bits when far from the target),
+ * a tracker or LSD names the torrent, a handshake names the connection's torrent.
+ */
+enum bt_hash_src {
+	BT_H_NONE = 0,
+	BT_H_DHT,
+	BT_H_ANNOUNCE,
+	BT_H_HANDSHAKE,
+};
+
 struct bt_state {
 	uint8_t transport;       /* enum bt_transport */
 	bool have_hash;
+	uint8_t hash_prio;       /* where info_hash came from: enum bt_hash_src */
 	bool have_peer_id[2];    /* by direction */
 	uint8_t info_hash[20];
 	uint8_t peer_id[2][20];
@@ -711,15 +724,21 @@ static void set_transport(struct bt_state *st, enum bt_transport t)
 		st->transport = (uint8_t)t;
 }
 
+static void set_hash(struct bt_state *st, const uint8_t *ih, enum bt_hash_src src)
+{
+	if (src <= st->hash_prio)
+		return;
+	memcpy(st->info_hash, ih, 20);
+	st->have_hash = true;
+	st->hash_prio = (uint8_t)src;
+}
+
 /* Takes info_hash and peer_id from a complete handshake sent in direction dir. */
 static void take_handshake(struct bt_state *st, const uint8_t *hs, size_t len, uint8_t dir)
 {
 	if (len < BT_HS_FIXED || hs_check(hs, len) != HS_FIXED)
 		return;
-	if (!st->have_hash) {
-		memcpy(st->info_hash, hs + 28, 20);
-		st->have_hash = true;
-	}
+	set_hash(st, hs + 28, BT_H_HANDSHAKE);
 	if (len >= BT_HS_LEN && !st->have_peer_id[dir & 1]) {
 		memcpy(st->peer_id[dir & 1], hs + 48, 20);
 		st->have_peer_id[dir & 1] = true;
@@ -781,6 +800,8 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 	const uint8_t *p = ctx->data;
 	size_t len = ctx->len;
 	struct utp_hdr h;
+	uint8_t ih[20];
+	bool have = false;
 	uint32_t tid;
 	uint16_t port;
 
@@ -791,23 +812,21 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 	switch (udp_kind(p, len, ctx->dir, &h)) {
 	case K_DHT:
 		set_transport(st, BT_T_DHT);
-		if (!st->have_hash)
-			kp_bt_krpc_check(p, len, st->info_hash, &st->have_hash);
+		if (kp_bt_krpc_check(p, len, ih, &have) && have)
+			set_hash(st, ih, BT_H_DHT);
 		break;
 	case K_LSD:
 		set_transport(st, BT_T_LSD);
-		if (!st->have_hash && lsd_parse(p, len, &port, st->info_hash))
-			st->have_hash = true;
+		if (lsd_parse(p, len, &port, ih))
+			set_hash(st, ih, BT_H_ANNOUNCE);
 		break;
 	case K_TRK_CONNECT:
 		set_transport(st, BT_T_TRACKER);
 		break;
 	case K_TRK_REQ:
 		set_transport(st, BT_T_TRACKER);
-		if (trk_request(p, len, &tid) == 1 && !st->have_hash) {
-			memcpy(st->info_hash, p + 16, 20);
-			st->have_hash = true;
-		}
+		if (trk_request(p, len, &tid) == 1)
+			set_hash(st, p + 16, BT_H_ANNOUNCE);
 		break;
 	case K_TRK_ANS:
 		set_transport(st, BT_T_TRACKER);
@@ -828,7 +847,8 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 		return st->have_peer_id[0] && st->have_peer_id[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
 	if (st->transport == BT_T_TRACKER)
 		return KP_PARSE_MORE; /* later answers carry peers */
-	return st->have_hash ? KP_PARSE_DONE : KP_PARSE_MORE;
+	/* DHT and LSD: keep reading (bounded) in case a uTP connection follows. */
+	return KP_PARSE_MORE;
 }
 
 static enum kp_parse_result bt_parse(struct kp_app_ctx *ctx, void *state)

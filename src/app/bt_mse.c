@@ -75,7 +75,7 @@
 static bool has_magic(const uint8_t *p, size_t len)
 {
 	static const char *const text[] = {"SSH-", "GET ", "POST", "HEAD", "PUT ", "HTTP",
-					   "OPTI", "CONN", "\x13" "Bit"};
+					   "OPTI", "CONN", "\023Bit"};
 
 	if (len >= 3 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04)
 		return true; /* TLS record */

@@ -20,9 +20,9 @@
 #define DC_LINE_MAX 384
 
 struct dc_state {
-	uint8_t proto;          /* 1 NMDC, 2 ADC */
+	uint8_t proto; /* 1 NMDC, 2 ADC */
 	bool udp;
-	bool extended;          /* "$Lock EXTENDEDPROTOCOL" */
+	bool extended; /* "$Lock EXTENDEDPROTOCOL" */
 	char nick[64];
 	char peer_nick[64];
 	char hub[128];
@@ -34,8 +34,8 @@ struct dc_state {
 };
 
 static const char *const nmdc_first[] = {
-	"$Lock ", "$MyNick ", "$Supports ", "$Key ", "$ValidateNick ",
-	"$Hello ", "$HubName ", "$MyINFO ",
+    "$Lock ",	      "$MyNick ", "$Supports ", "$Key ",
+    "$ValidateNick ", "$Hello ",  "$HubName ",	"$MyINFO ",
 };
 
 static bool is_upper_or_digit(uint8_t c)
@@ -43,10 +43,7 @@ static bool is_upper_or_digit(uint8_t c)
 	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static bool is_base32(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
-}
+static bool is_base32(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); }
 
 /* NMDC: one '$' command closed by '|'. */
 static enum kp_probe_result nmdc_check(const uint8_t *b, size_t len, unsigned *conf)
@@ -323,12 +320,12 @@ static void dc_json(const void *state, const struct kp_flow *f, struct kp_json *
 }
 
 const struct kp_app_module kp_mod_directconnect = {
-	.name = "directconnect",
-	.l4 = KP_L4_TCP | KP_L4_UDP,
-	.port_hints = {411, 412, 1511, 0},
-	.probe = dc_probe,
-	.state_size = sizeof(struct dc_state),
-	.parse = dc_parse,
-	.free_state = NULL,
-	.json = dc_json,
+    .name = "directconnect",
+    .l4 = KP_L4_TCP | KP_L4_UDP,
+    .port_hints = {411, 412, 1511, 0},
+    .probe = dc_probe,
+    .state_size = sizeof(struct dc_state),
+    .parse = dc_parse,
+    .free_state = NULL,
+    .json = dc_json,
 };

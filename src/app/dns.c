@@ -87,10 +87,7 @@ static bool dns_name(const uint8_t *msg, size_t len, size_t *off, char *out, siz
 	return true;
 }
 
-static bool qtype_ok(uint16_t t)
-{
-	return (t >= 1 && t <= 260) || t == 32768 || t == 32769;
-}
+static bool qtype_ok(uint16_t t) { return (t >= 1 && t <= 260) || t == 32768 || t == 32769; }
 
 static bool qclass_ok(uint16_t c)
 {
@@ -98,11 +95,28 @@ static bool qclass_ok(uint16_t c)
 	return c == 1 || c == 3 || c == 4 || c == 254 || c == 255;
 }
 
+/*
+ * NetBIOS Name Service (RFC 1002) borrows the DNS message format: a first label of 32
+ * letters 'A'..'P' (the half-byte encoding of a NetBIOS name) asked as NB (32) or
+ * NBSTAT (33). It is not DNS.
+ */
+static bool nbns_name(const char *name, uint16_t type)
+{
+	size_t i;
+
+	if (type != 32 && type != 33)
+		return false;
+	for (i = 0; name[i] && name[i] != '.'; i++)
+		if (name[i] < 'A' || name[i] > 'P')
+			return false;
+	return i == 32;
+}
+
 struct dns_msg {
 	uint16_t id, flags;
 	uint16_t qtype;
 	bool qr;
-	bool strict;   /* every section walked to exactly the end */
+	bool strict; /* every section walked to exactly the end */
 	char name[DNS_MAX_NAME + 2];
 	bool has_name;
 };
@@ -163,6 +177,8 @@ static enum dns_res dns_check(const uint8_t *m, size_t len, bool complete, struc
 		if (type != T_OPT && !qclass_ok(cls))
 			return BAD(i);
 		if (i == 0) {
+			if (nbns_name(out->name, type))
+				return DNS_NO;
 			out->qtype = type;
 			out->has_name = true;
 		}
@@ -288,12 +304,12 @@ static const char *rrtype_name(uint16_t t, char *buf, size_t cap)
 		uint16_t t;
 		const char *n;
 	} names[] = {
-		{1, "A"},      {2, "NS"},       {5, "CNAME"},  {6, "SOA"},    {10, "NULL"},
-		{12, "PTR"},   {13, "HINFO"},   {15, "MX"},    {16, "TXT"},   {28, "AAAA"},
-		{33, "SRV"},   {35, "NAPTR"},   {39, "DNAME"}, {41, "OPT"},   {43, "DS"},
-		{46, "RRSIG"}, {47, "NSEC"},    {48, "DNSKEY"}, {50, "NSEC3"}, {52, "TLSA"},
-		{64, "SVCB"},  {65, "HTTPS"},   {99, "SPF"},   {250, "TSIG"}, {251, "IXFR"},
-		{252, "AXFR"}, {255, "ANY"},    {257, "CAA"},
+		{1, "A"}, {2, "NS"}, {5, "CNAME"}, {6, "SOA"}, {10, "NULL"},
+		{12, "PTR"}, {13, "HINFO"}, {15, "MX"}, {16, "TXT"}, {28, "AAAA"},
+		{33, "SRV"}, {35, "NAPTR"}, {39, "DNAME"}, {41, "OPT"}, {43, "DS"},
+		{46, "RRSIG"}, {47, "NSEC"}, {48, "DNSKEY"}, {50, "NSEC3"}, {52, "TLSA"},
+		{64, "SVCB"}, {65, "HTTPS"}, {99, "SPF"}, {250, "TSIG"}, {251, "IXFR"},
+		{252, "AXFR"}, {255, "ANY"}, {257, "CAA"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -37,13 +37,13 @@
 #define ED_MAX_FRAME (1u << 21) /* larger than any eMule packet (blocks are 180 KiB) */
 #define ED_MAX_TAGS 64
 #define ED_MAX_FILES 8
-#define ED_HDR_CAP 320          /* bytes of a frame the parser looks at */
+#define ED_HDR_CAP 320 /* bytes of a frame the parser looks at */
 
 /* op_check results */
-#define OP_BAD -1  /* this is not a valid frame */
-#define OP_WEAK 0  /* known opcode, nothing more checkable */
+#define OP_BAD -1   /* this is not a valid frame */
+#define OP_WEAK 0   /* known opcode, nothing more checkable */
 #define OP_STRONG 1 /* structure verified */
-#define OP_WAIT 2  /* not enough bytes to decide yet */
+#define OP_WAIT 2   /* not enough bytes to decide yet */
 
 struct ed_file {
 	uint8_t hash[16];
@@ -53,7 +53,7 @@ struct ed_file {
 struct ed_tag_info {
 	const uint8_t *name; /* CT_NAME (0x01) string, or NULL */
 	size_t name_len;
-	uint32_t version;    /* CT_VERSION (0x11) */
+	uint32_t version; /* CT_VERSION (0x11) */
 	bool have_version;
 };
 
@@ -65,8 +65,8 @@ struct ed_dir {
 };
 
 struct edonkey_state {
-	uint8_t transport;   /* 1 tcp, 2 udp ed2k, 3 kad */
-	uint8_t role;        /* 1 client-client, 2 client-server */
+	uint8_t transport; /* 1 tcp, 2 udp ed2k, 3 kad */
+	uint8_t role;	   /* 1 client-client, 2 client-server */
 	bool have_hash, have_peer_hash, have_id;
 	uint8_t user_hash[16];
 	uint8_t peer_hash[16];
@@ -120,12 +120,20 @@ static int ed_tags(const uint8_t *b, size_t n, uint32_t count, size_t *end,
 		if (c.err)
 			return 0;
 		switch (type) {
-		case 0x01: vlen = 16; break;
+		case 0x01:
+			vlen = 16;
+			break;
 		case 0x02:
 			vlen = kp_cur_le16(&c);
 			break;
-		case 0x03: case 0x04: vlen = 4; break;
-		case 0x05: case 0x09: vlen = 1; break;
+		case 0x03:
+		case 0x04:
+			vlen = 4;
+			break;
+		case 0x05:
+		case 0x09:
+			vlen = 1;
+			break;
 		case 0x06:
 			vlen = ((size_t)kp_cur_le16(&c) + 7) / 8;
 			break;
@@ -134,11 +142,15 @@ static int ed_tags(const uint8_t *b, size_t n, uint32_t count, size_t *end,
 			if (!c.err && vlen > n)
 				return -1;
 			break;
-		case 0x08: vlen = 2; break;
+		case 0x08:
+			vlen = 2;
+			break;
 		case 0x0a:
 			vlen = kp_cur_u8(&c);
 			break;
-		case 0x0b: vlen = 8; break;
+		case 0x0b:
+			vlen = 8;
+			break;
 		default:
 			if (type >= 0x11 && type <= 0x20) {
 				vlen = type - 0x10u;
@@ -250,10 +262,19 @@ static bool ed_search_tree(const uint8_t *b, size_t n, size_t *used)
 	return !c.err;
 }
 
-static int exact(size_t bl, size_t want)
-{
-	return bl == want ? OP_STRONG : OP_BAD;
-}
+/* The TCP opcodes known below, for frames packed with 0xD4 whose body is compressed. */
+static const uint8_t ed_ops[] = {
+    0x01, 0x05, 0x14, 0x15, 0x16, 0x18, 0x19, 0x1a, 0x1c, 0x21, 0x23, 0x32, 0x33, 0x34, 0x35, 0x36,
+    0x38, 0x40, 0x41, 0x42, 0x43, 0x44, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
+    0x50, 0x51, 0x52, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x60, 0x61,
+};
+static const uint8_t emule_ops[] = {
+    0x01, 0x02, 0x40, 0x60, 0x61, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x90,
+    0x91, 0x92, 0x93, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f, 0xa0,
+    0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xb1, 0xb2,
+};
+
+static int exact(size_t bl, size_t want) { return bl == want ? OP_STRONG : OP_BAD; }
 
 /* u16 LE count/length at b[off] gives the whole body size: bl == base + f(n). */
 static int u16_sized(const uint8_t *b, size_t avail, size_t bl, size_t off, size_t base,
@@ -285,10 +306,10 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 			return OP_WAIT;
 		if ((b[0] & 0x0f) != 8 || (b[0] >> 4) > 7 || ((unsigned)b[0] << 8 | b[1]) % 31)
 			return OP_BAD;
-		return ed_tcp_op(ED_EDONKEY, op, NULL, 0, 0) != OP_BAD ||
-				       ed_tcp_op(ED_EMULE, op, NULL, 0, 0) != OP_BAD
-			       ? OP_STRONG
-			       : OP_BAD;
+		return memchr(ed_ops, op, sizeof(ed_ops)) ||
+			       memchr(emule_ops, op, sizeof(emule_ops))
+			   ? OP_STRONG
+			   : OP_BAD;
 	}
 	if (proto == ED_EDONKEY) {
 		switch (op) {
@@ -305,23 +326,43 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 			return ed_hello_body(b, avail, bl, 0, 6, NULL);
 		case 0x41: /* OP_SERVERIDENT */
 			return ed_hello_body(b, avail, bl, 0, 0, NULL);
-		case 0x05: case 0x14: case 0x18: case 0x21: case 0x36: /* empty */
-		case 0x4a: case 0x55: case 0x56: case 0x57: case 0x5d: case 0x61:
+		case 0x05:
+		case 0x14:
+		case 0x18:
+		case 0x21:
+		case 0x36: /* empty */
+		case 0x4a:
+		case 0x55:
+		case 0x56:
+		case 0x57:
+		case 0x5d:
+		case 0x61:
 			return bl == 0 ? OP_WEAK : OP_BAD;
 		case 0x54: /* OP_STARTUPLOADREQ: empty or file hash */
 			return bl == 0 ? OP_WEAK : exact(bl, 16);
-		case 0x19: case 0x23: /* OP_GETSOURCES(_OBFU): hash [+ size32 | + 0 + size64] */
+		case 0x19:
+		case 0x23: /* OP_GETSOURCES(_OBFU): hash [+ size32 | + 0 + size64] */
 			return bl == 16 || bl == 20 || bl == 28 ? OP_STRONG : OP_BAD;
-		case 0x1c: return exact(bl, 4);   /* OP_CALLBACKREQUEST */
-		case 0x34: return exact(bl, 8);   /* OP_SERVERSTATUS */
-		case 0x40: /* OP_IDCHANGE: id [+ tcp flags [+ aux port]] */
+		case 0x1c:
+			return exact(bl, 4); /* OP_CALLBACKREQUEST */
+		case 0x34:
+			return exact(bl, 8); /* OP_SERVERSTATUS */
+		case 0x40:		     /* OP_IDCHANGE: id [+ tcp flags [+ aux port]] */
 			return bl == 4 || bl == 8 || bl == 12 ? OP_STRONG : OP_BAD;
-		case 0x47: return exact(bl, 40);  /* OP_REQUESTPARTS */
-		case 0x48: case 0x49: case 0x4f: case 0x51:
-			return exact(bl, 16);     /* file hash only */
-		case 0x4d: return exact(bl, 8);   /* OP_CHANGE_CLIENT_ID */
-		case 0x5c: return exact(bl, 4);   /* OP_QUEUERANK */
-		case 0x38: case 0x4e: case 0x5e:  /* u16 length + text */
+		case 0x47:
+			return exact(bl, 40); /* OP_REQUESTPARTS */
+		case 0x48:
+		case 0x49:
+		case 0x4f:
+		case 0x51:
+			return exact(bl, 16); /* file hash only */
+		case 0x4d:
+			return exact(bl, 8); /* OP_CHANGE_CLIENT_ID */
+		case 0x5c:
+			return exact(bl, 4); /* OP_QUEUERANK */
+		case 0x38:
+		case 0x4e:
+		case 0x5e: /* u16 length + text */
 			return u16_sized(b, avail, bl, 0, 2, 1, false);
 		case 0x59: /* OP_REQFILENAMEANSWER: hash + u16 + name */
 			return u16_sized(b, avail, bl, 16, 18, 1, false);
@@ -371,10 +412,18 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 				return bl < 3 ? OP_BAD : OP_WAIT;
 			return ed_search_tree(b, bl, &used) && used == bl ? OP_STRONG : OP_BAD;
 		}
-		case 0x15: case 0x33: case 0x43: case 0x4b: case 0x5f: case 0x60:
+		case 0x15:
+		case 0x33:
+		case 0x43:
+		case 0x4b:
+		case 0x5f:
+		case 0x60:
 			/* u32 count + entries */
 			return bl >= 4 ? OP_WEAK : OP_BAD;
-		case 0x1a: case 0x35: case 0x44: case 0x5b:
+		case 0x1a:
+		case 0x35:
+		case 0x44:
+		case 0x5b:
 			return bl >= 1 ? OP_WEAK : OP_BAD;
 		default:
 			return OP_BAD;
@@ -382,7 +431,8 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 	}
 	if (proto == ED_EMULE) {
 		switch (op) {
-		case 0x01: case 0x02: { /* OP_EMULEINFO(ANSWER): ver, protver, tags */
+		case 0x01:
+		case 0x02: { /* OP_EMULEINFO(ANSWER): ver, protver, tags */
 			size_t end = 0;
 			int r;
 
@@ -397,17 +447,21 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 				return avail >= 14 ? OP_STRONG : OP_WAIT;
 			return avail < bl || 6 + end == bl ? OP_STRONG : OP_BAD;
 		}
-		case 0x60: return exact(bl, 12);   /* OP_QUEUERANKING */
-		case 0x61: /* OP_FILEDESC: rating + u32 len + text */
+		case 0x60:
+			return exact(bl, 12); /* OP_QUEUERANKING */
+		case 0x61:		      /* OP_FILEDESC: rating + u32 len + text */
 			if (bl < 5)
 				return OP_BAD;
 			if (avail < 5)
 				return OP_WAIT;
 			return exact(bl, 5 + (size_t)kp_le32(b + 1));
-		case 0x81: case 0x90: case 0x9e:   /* hash only */
+		case 0x81:
+		case 0x90:
+		case 0x9e: /* hash only */
 			return exact(bl, 16);
-		case 0x83: return exact(bl, 19);   /* OP_REQUESTSOURCES2 */
-		case 0x85: /* OP_PUBLICKEY: u8 len + key */
+		case 0x83:
+			return exact(bl, 19); /* OP_REQUESTSOURCES2 */
+		case 0x85:		      /* OP_PUBLICKEY: u8 len + key */
 			if (bl < 1)
 				return OP_BAD;
 			if (avail < 1)
@@ -418,12 +472,17 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 				return OP_BAD;
 			if (avail < 1)
 				return OP_WAIT;
-			return bl == 1 + (size_t)b[0] || bl == 2 + (size_t)b[0] ? OP_STRONG : OP_BAD;
-		case 0x87: return exact(bl, 5);    /* OP_SECIDENTSTATE */
-		case 0x98: return exact(bl, 4);    /* OP_PUBLICIP_ANSWER */
-		case 0x9d: return exact(bl, 36);   /* OP_AICHFILEHASHANS */
-		case 0xa3: return exact(bl, 64);   /* OP_REQUESTPARTS_I64 */
-		case 0xa2: { /* OP_SENDINGPART_I64 */
+			return bl == 1 + (size_t)b[0] || bl == 2 + (size_t)b[0] ? OP_STRONG
+										: OP_BAD;
+		case 0x87:
+			return exact(bl, 5); /* OP_SECIDENTSTATE */
+		case 0x98:
+			return exact(bl, 4); /* OP_PUBLICIP_ANSWER */
+		case 0x9d:
+			return exact(bl, 36); /* OP_AICHFILEHASHANS */
+		case 0xa3:
+			return exact(bl, 64); /* OP_REQUESTPARTS_I64 */
+		case 0xa2: {		      /* OP_SENDINGPART_I64 */
 			uint64_t s, e;
 
 			if (bl < 33)
@@ -434,13 +493,30 @@ static int ed_tcp_op(uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, 
 			e = (uint64_t)kp_le32(b + 28) << 32 | kp_le32(b + 24);
 			return e > s && e - s == bl - 32 ? OP_STRONG : OP_BAD;
 		}
-		case 0x97: case 0x9f: case 0xa0: case 0xa8:
+		case 0x97:
+		case 0x9f:
+		case 0xa0:
+		case 0xa8:
 			return bl == 0 ? OP_WEAK : OP_BAD;
-		case 0x40: case 0xa1: /* compressed parts */
+		case 0x40:
+		case 0xa1: /* compressed parts */
 			return bl > 24 ? OP_WEAK : OP_BAD;
-		case 0x82: case 0x84: case 0x91: case 0x92: case 0x93: case 0x99: case 0x9a:
-		case 0x9b: case 0x9c: case 0xa4: case 0xa5: case 0xa6: case 0xa7: case 0xa9:
-		case 0xb1: case 0xb2:
+		case 0x82:
+		case 0x84:
+		case 0x91:
+		case 0x92:
+		case 0x93:
+		case 0x99:
+		case 0x9a:
+		case 0x9b:
+		case 0x9c:
+		case 0xa4:
+		case 0xa5:
+		case 0xa6:
+		case 0xa7:
+		case 0xa9:
+		case 0xb1:
+		case 0xb2:
 			return bl >= 1 ? OP_WEAK : OP_BAD;
 		default:
 			return OP_BAD;
@@ -527,28 +603,44 @@ static int kad_udp(uint8_t op, const uint8_t *b, size_t len)
 	size_t n = len - 2, used = 0;
 
 	switch (op) {
-	case 0x01: case 0x4c: case 0x59: case 0x60: /* bootstrap req, publish ack, fw ack, ping */
+	case 0x01:
+	case 0x4c:
+	case 0x59:
+	case 0x60: /* bootstrap req, publish ack, fw ack, ping */
 		return len == 2 ? KP_CONF_MEDIUM : -1;
-	case 0x61: return len == 4 ? KP_CONF_MEDIUM : -1;   /* KADEMLIA2_PONG */
-	case 0x62: return len == 5 ? KP_CONF_MEDIUM : -1;   /* KADEMLIA2_FIREWALLUDP */
-	case 0x50: return len == 4 ? KP_CONF_MEDIUM : -1;   /* KADEMLIA_FIREWALLED_REQ */
-	case 0x58: return len == 6 ? KP_CONF_MEDIUM : -1;   /* KADEMLIA_FIREWALLED_RES */
-	case 0x53: return len == 21 ? KP_CONF_HIGH : -1;    /* KADEMLIA_FIREWALLED2_REQ */
-	case 0x4b: return len == 19 || len == 20 ? KP_CONF_HIGH : -1; /* KADEMLIA2_PUBLISH_RES */
-	case 0x21: case 0x20: /* KADEMLIA2_REQ / KADEMLIA_REQ: type, target, receiver */
+	case 0x61:
+		return len == 4 ? KP_CONF_MEDIUM : -1; /* KADEMLIA2_PONG */
+	case 0x62:
+		return len == 5 ? KP_CONF_MEDIUM : -1; /* KADEMLIA2_FIREWALLUDP */
+	case 0x50:
+		return len == 4 ? KP_CONF_MEDIUM : -1; /* KADEMLIA_FIREWALLED_REQ */
+	case 0x58:
+		return len == 6 ? KP_CONF_MEDIUM : -1; /* KADEMLIA_FIREWALLED_RES */
+	case 0x53:
+		return len == 21 ? KP_CONF_HIGH : -1; /* KADEMLIA_FIREWALLED2_REQ */
+	case 0x4b:
+		return len == 19 || len == 20 ? KP_CONF_HIGH : -1; /* KADEMLIA2_PUBLISH_RES */
+	case 0x21:
+	case 0x20: /* KADEMLIA2_REQ / KADEMLIA_REQ: type, target, receiver */
 		return len == 35 && p[0] >= 1 && p[0] <= 0x1f ? KP_CONF_HIGH : -1;
-	case 0x34: return len == 28 ? KP_CONF_HIGH : -1;    /* KADEMLIA2_SEARCH_SOURCE_REQ */
-	case 0x35: return len == 26 ? KP_CONF_HIGH : -1;    /* KADEMLIA2_SEARCH_NOTES_REQ */
+	case 0x34:
+		return len == 28 ? KP_CONF_HIGH : -1; /* KADEMLIA2_SEARCH_SOURCE_REQ */
+	case 0x35:
+		return len == 26 ? KP_CONF_HIGH : -1; /* KADEMLIA2_SEARCH_NOTES_REQ */
 	case 0x33: /* KADEMLIA2_SEARCH_KEY_REQ: target + u16 start [+ search tree] */
 		if (len < 20)
 			return -1;
 		if (len == 20)
 			return KP_CONF_HIGH;
 		return kp_le16(p + 16) & 0x8000 ? 0 : -1;
-	case 0x51: case 0x52: /* KADEMLIA_FINDBUDDY_REQ, KADEMLIA_CALLBACK_REQ */
+	case 0x51:
+	case 0x52: /* KADEMLIA_FINDBUDDY_REQ, KADEMLIA_CALLBACK_REQ */
 		return len == 36 ? KP_CONF_HIGH : (len > 36 && op == 0x52 ? 0 : -1);
-	case 0x5a: return len == 36 || len == 37 ? KP_CONF_HIGH : -1; /* FINDBUDDY_RES */
-	case 0x00: case 0x10: case 0x18: /* Kad1 bootstrap req, hello req/res: one contact */
+	case 0x5a:
+		return len == 36 || len == 37 ? KP_CONF_HIGH : -1; /* FINDBUDDY_RES */
+	case 0x00:
+	case 0x10:
+	case 0x18: /* Kad1 bootstrap req, hello req/res: one contact */
 		return len == 27 ? KP_CONF_HIGH : -1;
 	case 0x08: /* Kad1 bootstrap res: u16 n + n contacts */
 		return n >= 2 && n == 2 + 25u * kp_le16(p) && kp_le16(p) > 0 ? KP_CONF_HIGH : -1;
@@ -558,7 +650,8 @@ static int kad_udp(uint8_t op, const uint8_t *b, size_t len)
 		return n >= 17 && n == 17 + 25u * p[16] ? KP_CONF_HIGH : -1;
 	case 0x09: /* KADEMLIA2_BOOTSTRAP_RES: id, port, version, u16 n, n contacts */
 		return n >= 21 && n == 21 + 25u * kp_le16(p + 19) ? KP_CONF_HIGH : -1;
-	case 0x11: case 0x19: /* KADEMLIA2_HELLO_REQ/RES: id, port, version, tags */
+	case 0x11:
+	case 0x19: /* KADEMLIA2_HELLO_REQ/RES: id, port, version, tags */
 		if (n < 20 || p[18] == 0 || p[18] > 0x10)
 			return -1;
 		return kad_taglist_exact(p + 19, n - 19, &used) && 19 + used == n ? KP_CONF_HIGH
@@ -568,7 +661,8 @@ static int kad_udp(uint8_t op, const uint8_t *b, size_t len)
 			return -1;
 		return kad_taglist_exact(p + 16, n - 16, &used) && 16 + used == n ? KP_CONF_HIGH
 										  : -1;
-	case 0x44: case 0x45: /* KADEMLIA2_PUBLISH_SOURCE/NOTES_REQ: file, source, tags */
+	case 0x44:
+	case 0x45: /* KADEMLIA2_PUBLISH_SOURCE/NOTES_REQ: file, source, tags */
 		if (n < 33)
 			return -1;
 		return kad_taglist_exact(p + 32, n - 32, &used) && 32 + used == n ? KP_CONF_HIGH
@@ -624,14 +718,15 @@ static int ed2k_udp(uint8_t op, const uint8_t *b, size_t len)
 		if (len < 14 || len > 50 || (len & 1))
 			return -1;
 		return p[0] == 0xaa && p[1] == 0x55 ? KP_CONF_HIGH : KP_CONF_MEDIUM;
-	case 0x98: case 0x92: /* OP_GLOBSEARCHREQ(2): search tree */
+	case 0x98:
+	case 0x92: /* OP_GLOBSEARCHREQ(2): search tree */
 		return ed_search_tree(p, n, &used) && used == n ? KP_CONF_HIGH : -1;
 	case 0x90: /* OP_GLOBSEARCHREQ3: u32 tag count, tags, search tree */
 		if (n < 5 || ed_tags(p + 4, n - 4, kp_le32(p), &end, NULL) != 1)
 			return -1;
 		return ed_search_tree(p + 4 + end, n - 4 - end, &used) && 4 + end + used == n
-			       ? KP_CONF_HIGH
-			       : -1;
+			   ? KP_CONF_HIGH
+			   : -1;
 	case 0x99: { /* OP_GLOBSEARCHRES: results, each after the first with its own E3 99 */
 		size_t off = 0;
 
@@ -706,7 +801,8 @@ static int emule_udp(uint8_t op, const uint8_t *b, size_t len)
 		if (n < 4)
 			return -1;
 		return n == 4 + ((size_t)kp_le16(p) + 7) / 8 ? KP_CONF_HIGH : -1;
-	case 0x92: case 0x93: /* OP_FILENOTFOUND, OP_QUEUEFULL */
+	case 0x92:
+	case 0x93: /* OP_FILENOTFOUND, OP_QUEUEFULL */
 		return len == 2 ? KP_CONF_MEDIUM : -1;
 	case 0x95: /* OP_DIRECTCALLBACKREQ: port, user hash, options */
 		return len == 21 ? KP_CONF_HIGH : -1;
@@ -719,10 +815,10 @@ static int emule_udp(uint8_t op, const uint8_t *b, size_t len)
 
 static bool kad_op_known(uint8_t op)
 {
-	static const uint8_t known[] = {0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20,
-					0x21, 0x22, 0x28, 0x29, 0x33, 0x34, 0x35, 0x3b, 0x43,
-					0x44, 0x45, 0x4b, 0x4c, 0x50, 0x51, 0x52, 0x53, 0x58,
-					0x59, 0x5a, 0x60, 0x61, 0x62};
+	static const uint8_t known[] = {0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19,
+					0x20, 0x21, 0x22, 0x28, 0x29, 0x33, 0x34, 0x35,
+					0x3b, 0x43, 0x44, 0x45, 0x4b, 0x4c, 0x50, 0x51,
+					0x52, 0x53, 0x58, 0x59, 0x5a, 0x60, 0x61, 0x62};
 
 	return memchr(known, op, sizeof(known)) != NULL;
 }
@@ -791,13 +887,14 @@ static enum kp_probe_result edonkey_probe(const struct kp_app_ctx *ctx, struct k
 
 	for (unsigned d = 0; d < 2; d++)
 		r[d] = ed_tcp_dir(ctx->buf[d], ctx->buf_len[d], &conf[d]);
-	if (r[0] == KP_PROBE_EXCLUDE || r[1] == KP_PROBE_EXCLUDE)
-		return KP_PROBE_EXCLUDE;
+	/* A verified direction decides even if the other holds an opcode not known here. */
 	if (r[0] == KP_PROBE_MATCH || r[1] == KP_PROBE_MATCH) {
 		m->app = KP_APP_EDONKEY;
 		m->confidence = (uint8_t)(conf[0] > conf[1] ? conf[0] : conf[1]);
 		return KP_PROBE_MATCH;
 	}
+	if (r[0] == KP_PROBE_EXCLUDE || r[1] == KP_PROBE_EXCLUDE)
+		return KP_PROBE_EXCLUDE;
 	return KP_PROBE_NEED_MORE;
 }
 
@@ -874,7 +971,8 @@ static void ed_frame(struct edonkey_state *st, unsigned dir, const uint8_t *f, s
 		return;
 	if (proto == ED_EDONKEY) {
 		switch (op) {
-		case 0x01: case 0x4c:
+		case 0x01:
+		case 0x4c:
 			ed_hello(st, dir, op, b, avail, bl);
 			return;
 		case 0x40:
@@ -895,8 +993,17 @@ static void ed_frame(struct edonkey_state *st, unsigned dir, const uint8_t *f, s
 					copy_name(fi->name, sizeof(fi->name), b + 18, n);
 			}
 			return;
-		case 0x19: case 0x23: case 0x46: case 0x47: case 0x48: case 0x49: case 0x4f:
-		case 0x50: case 0x51: case 0x52: case 0x58:
+		case 0x19:
+		case 0x23:
+		case 0x46:
+		case 0x47:
+		case 0x48:
+		case 0x49:
+		case 0x4f:
+		case 0x50:
+		case 0x51:
+		case 0x52:
+		case 0x58:
 			if (avail >= 16)
 				ed_file_note(st, b);
 			return;
@@ -909,8 +1016,17 @@ static void ed_frame(struct edonkey_state *st, unsigned dir, const uint8_t *f, s
 		}
 	}
 	switch (op) { /* eMule extensions naming a file by hash */
-	case 0x40: case 0x81: case 0x83: case 0x90: case 0x92: case 0x9e: case 0xa1:
-	case 0xa2: case 0xa3: case 0xa4: case 0xa9:
+	case 0x40:
+	case 0x81:
+	case 0x83:
+	case 0x90:
+	case 0x92:
+	case 0x9e:
+	case 0xa1:
+	case 0xa2:
+	case 0xa3:
+	case 0xa4:
+	case 0xa9:
 		if (avail >= 16)
 			ed_file_note(st, b);
 		break;
@@ -975,8 +1091,8 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 
 	if (ctx->l4 == IPPROTO_UDP) {
 		if (ctx->len >= 2) {
-			st->transport = ctx->data[0] == ED_KAD || ctx->data[0] == ED_KAD_PACKED ? 3
-												: 2;
+			st->transport =
+			    ctx->data[0] == ED_KAD || ctx->data[0] == ED_KAD_PACKED ? 3 : 2;
 			st->last_udp_proto = ctx->data[0];
 			st->last_udp_op = ctx->data[1];
 			/* eMule UDP file reask names the file by hash. */
@@ -1037,12 +1153,12 @@ static void edonkey_json(const void *state, const struct kp_flow *f, struct kp_j
 }
 
 const struct kp_app_module kp_mod_edonkey = {
-	.name = "edonkey",
-	.l4 = KP_L4_TCP | KP_L4_UDP,
-	.port_hints = {4662, 4661, 4672, 4665, 4242, 0},
-	.probe = edonkey_probe,
-	.state_size = sizeof(struct edonkey_state),
-	.parse = edonkey_parse,
-	.free_state = NULL,
-	.json = edonkey_json,
+    .name = "edonkey",
+    .l4 = KP_L4_TCP | KP_L4_UDP,
+    .port_hints = {4662, 4661, 4672, 4665, 4242, 0},
+    .probe = edonkey_probe,
+    .state_size = sizeof(struct edonkey_state),
+    .parse = edonkey_parse,
+    .free_state = NULL,
+    .json = edonkey_json,
 };

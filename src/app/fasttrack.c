@@ -84,12 +84,12 @@ static void fasttrack_json(const void *state, const struct kp_flow *f, struct kp
 }
 
 const struct kp_app_module kp_mod_fasttrack = {
-	.name = "fasttrack",
-	.l4 = KP_L4_TCP,
-	.port_hints = {1214, 0},
-	.probe = fasttrack_probe,
-	.state_size = sizeof(struct fasttrack_state),
-	.parse = fasttrack_parse,
-	.free_state = NULL,
-	.json = fasttrack_json,
+    .name = "fasttrack",
+    .l4 = KP_L4_TCP,
+    .port_hints = {1214, 0},
+    .probe = fasttrack_probe,
+    .state_size = sizeof(struct fasttrack_state),
+    .parse = fasttrack_parse,
+    .free_state = NULL,
+    .json = fasttrack_json,
 };

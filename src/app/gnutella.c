@@ -21,8 +21,8 @@
 
 struct gnutella_state {
 	char user_agent[96];
-	char version[8];   /* "0.6" from CONNECT/x.y */
-	uint16_t status;   /* answer status code (200, 503 ...) */
+	char version[8]; /* "0.6" from CONNECT/x.y */
+	uint16_t status; /* answer status code (200, 503 ...) */
 	bool ultrapeer_known, ultrapeer;
 	bool g2;
 	bool udp;
@@ -37,10 +37,7 @@ struct gnutella_state {
 	bool line_over[2];
 };
 
-static bool is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
+static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
 static bool is_hex(uint8_t c)
 {
@@ -63,12 +60,13 @@ static enum kp_probe_result tcp_client(const uint8_t *b, size_t len)
 	if (prefix_of(b, len, conn))
 		return KP_PROBE_NEED_MORE;
 	if (kp_starts(b, len, conn)) {
-		i = n;
-		if (i + 3 > len)
-			return KP_PROBE_NEED_MORE;
-		if (!is_digit(b[i]) || b[i + 1] != '.' || !is_digit(b[i + 2]))
-			return KP_PROBE_EXCLUDE;
-		i += 3;
+		/* digit '.' digit, checked as far as the bytes go */
+		for (i = n; i < n + 3; i++) {
+			if (i >= len)
+				return KP_PROBE_NEED_MORE;
+			if (i == n + 1 ? b[i] != '.' : !is_digit(b[i]))
+				return KP_PROBE_EXCLUDE;
+		}
 		if (i < len && is_digit(b[i]))
 			i++;
 		if (i >= len)
@@ -385,12 +383,12 @@ static void gnutella_json(const void *state, const struct kp_flow *f, struct kp_
 }
 
 const struct kp_app_module kp_mod_gnutella = {
-	.name = "gnutella",
-	.l4 = KP_L4_TCP | KP_L4_UDP,
-	.port_hints = {6346, 6347, 0},
-	.probe = gnutella_probe,
-	.state_size = sizeof(struct gnutella_state),
-	.parse = gnutella_parse,
-	.free_state = NULL,
-	.json = gnutella_json,
+    .name = "gnutella",
+    .l4 = KP_L4_TCP | KP_L4_UDP,
+    .port_hints = {6346, 6347, 0},
+    .probe = gnutella_probe,
+    .state_size = sizeof(struct gnutella_state),
+    .parse = gnutella_parse,
+    .free_state = NULL,
+    .json = gnutella_json,
 };

@@ -8,8 +8,8 @@
  *   - BitTorrent: a GET whose query carries info_hash= (tracker announce or
  *     scrape, web seed), a BitTorrent client's User-Agent, or a bencoded tracker
  *     answer ("d8:interval", "d8:complete", "d5:files", "d14:failure reason");
- *   - Gnutella: /uri-res/N2R?urn:..., /get/<n>/..., X-Gnutella-*, X-Queue,
- *     X-Alt headers, Gnutella servent user agents;
+ *   - Gnutella: /uri-res/N2R?urn:..., /get/<n>/..., /gnutella/ (THEX),
+ *     X-Gnutella-*, X-Queue, X-Alt headers, Gnutella servent user agents;
  *   - FastTrack: X-Kazaa-* headers, GET /.hash=...
  * The refined event keeps the "http" object (and adds "bittorrent":
  * {"info_hash"} when the tracker request names a 20-byte info hash).
@@ -156,7 +156,7 @@ static long http_query_param(const uint8_t *t, size_t n, const char *name)
 
 	if (!q)
 		return -1;
-	for (size_t i = (size_t)(q - t); i + nl < n; i++) {
+	for (size_t i = (size_t)(q - t); i + nl + 1 < n; i++) {
 		if ((t[i] == '?' || t[i] == '&') && memcmp(t + i + 1, name, nl) == 0 &&
 		    t[i + 1 + nl] == '=')
 			return (long)(i + 2 + nl);
@@ -215,8 +215,8 @@ static unsigned http_target_signal(const uint8_t *m, size_t mlen, const uint8_t 
 
 	if (get && http_query_param(t, n, "info_hash") >= 0)
 		return KP_APP_BITTORRENT; /* tracker announce/scrape or web seed */
-	if (kp_starts_ci(t, n, "/uri-res/N2R?urn:"))
-		return KP_APP_GNUTELLA;
+	if (kp_starts_ci(t, n, "/uri-res/N2R?urn:") || kp_starts(t, n, "/gnutella/"))
+		return KP_APP_GNUTELLA; /* download by URN; THEX/tiger tree: /gnutella/thex/v1?urn: */
 	if (kp_starts(t, n, "/get/")) {
 		for (i = 5; i < n && t[i] >= '0' && t[i] <= '9'; i++)
 			;
@@ -233,7 +233,7 @@ static const char *const bt_agents[] = {
 	"qBittorrent", "Deluge", "BitComet", "rtorrent", NULL,
 };
 static const char *const gnutella_agents[] = {
-	"LimeWire", "gtk-gnutella", "Shareaza", "BearShare", "Phex", NULL,
+	"LimeWire", "gtk-gnutella", "Shareaza", "BearShare", "Phex", "Foxy", NULL,
 };
 
 static bool http_agent_in(const uint8_t *v, size_t n, const char *const *list)
@@ -291,11 +291,11 @@ static unsigned http_request_signal(const uint8_t *b, size_t n)
 
 	while (off < n && app == KP_APP_HTTP) {
 		long ll = kp_line_len(b + off, n - off);
-		size_t len;
+		size_t len, next = kp_line_next(b + off, n - off);
 
-		if (ll < 0)
+		if (ll < 0 || next == 0)
 			break;
-		len = kp_line_trim(b + off, (size_t)ll);
+		len = (size_t)ll;
 		if (first) {
 			if (!http_req_line(b + off, len, &ml, &to, &tl))
 				break;
@@ -306,7 +306,7 @@ static unsigned http_request_signal(const uint8_t *b, size_t n)
 				break;
 			app = http_header_signal(b + off, len);
 		}
-		off += (size_t)ll + 1;
+		off += next;
 	}
 	return app;
 }
@@ -380,10 +380,21 @@ static uint32_t http_req_cb(void *arg, const uint8_t *l, size_t n)
 		st->phase[0] = HP_DONE; /* the first request is all we record */
 		return KP_LINE_STOP;
 	}
-	if (kp_starts_ci(l, n, "Host:"))
+	if (kp_starts_ci(l, n, "Host:")) {
+		char *cut;
+
+		/* hostname without the port: "example.org:8080", "[2001:db8::1]:80" */
 		http_copy_value(st->host, sizeof(st->host), l, n, 5);
-	else if (kp_starts_ci(l, n, "User-Agent:"))
+		if (st->host[0] == '[')
+			cut = strchr(st->host, ']') ? strchr(st->host, ']') + 1 : NULL;
+		else
+			cut = strchr(st->host, ':') == strrchr(st->host, ':') ? strchr(st->host, ':')
+									       : NULL;
+		if (cut)
+			*cut = '\0';
+	} else if (kp_starts_ci(l, n, "User-Agent:")) {
 		http_copy_value(st->ua, sizeof(st->ua), l, n, 11);
+	}
 	http_refine(p, http_header_signal(l, n));
 	return 0;
 }
@@ -422,21 +433,21 @@ static void http_body(struct http_pctx *p, const uint8_t *d, size_t n)
 	size_t room = sizeof(st->body) - st->body_len, take = n < room ? n : room;
 	const uint8_t *b = st->body;
 	size_t bl;
-	long ll;
 
 	memcpy(st->body + st->body_len, d, take);
 	st->body_len = (uint16_t)(st->body_len + take);
 	bl = st->body_len;
 	if (st->chunked) {
 		/* Skip the first chunk-size line. */
-		ll = kp_line_len(b, bl);
-		if (ll < 0) {
+		size_t next = kp_line_next(b, bl);
+
+		if (next == 0) {
 			if (bl == sizeof(st->body))
 				st->phase[1] = HP_DONE;
 			return;
 		}
-		b += ll + 1;
-		bl -= (size_t)ll + 1;
+		b += next;
+		bl -= next;
 	}
 	if (http_body_signal(b, bl) != KP_APP_HTTP) {
 		http_refine(p, KP_APP_BITTORRENT);

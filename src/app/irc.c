@@ -121,12 +121,12 @@ static int irc_probe_client(const uint8_t *b, size_t n)
 
 		if (ll < 0)
 			return n - off > KP_LINE_MAX ? IRC_NO : IRC_MORE;
-		r = irc_client_line(b + off, kp_line_trim(b + off, (size_t)ll));
+		r = irc_client_line(b + off, (size_t)ll);
 		if (r < 0)
 			return IRC_NO;
 		if (r > 0)
 			return IRC_YES;
-		off += (size_t)ll + 1;
+		off += kp_line_next(b + off, n - off);
 	}
 	return IRC_MORE;
 }

@@ -97,6 +97,14 @@ static inline size_t kp_linebuf_feed(struct kp_linebuf *lb, const uint8_t *data,
 	return off;
 }
 
+/* Offset just past the first '\n' of b (the start of the next line), or 0 when none. */
+static inline size_t kp_line_next(const uint8_t *b, size_t n)
+{
+	const uint8_t *nl = memchr(b, '\n', n);
+
+	return nl ? (size_t)(nl - b) + 1 : 0;
+}
+
 /* Small helpers over one line. */
 
 /* Copies at most cap-1 bytes of s into a NUL-terminated dst; returns the length copied. */

@@ -96,13 +96,13 @@ static int msn_side(const uint8_t *b, size_t n, const uint8_t **line, size_t *le
 	*len = l;
 	if (msn_is(b, l, "MSG")) {
 		long ml = msn_msg_len(b, l);
-		size_t rest = n - (size_t)ll - 1;
+		size_t next = kp_line_next(b, n), rest = n - next;
 
 		if (ml < 0)
 			return -1;
 		if (rest < 13)
 			return 0;
-		return kp_starts_ci(b + ll + 1, rest, "MIME-Version:") ? 2 : -1;
+		return kp_starts_ci(b + next, rest, "MIME-Version:") ? 2 : -1;
 	}
 	if (!msn_cmd(b, l))
 		return -1;
@@ -129,18 +129,28 @@ static enum kp_probe_result msn_probe(const struct kp_app_ctx *ctx, struct kp_ma
 		m->confidence = KP_CONF_HIGH;
 		return KP_PROBE_MATCH;
 	}
-	if (c < 0 || (s < 0 && ctx->buf_len[1]))
+	if (c < 0)
 		return KP_PROBE_EXCLUDE;
-	if (c == 1 && s == 1) {
-		/* The server answers with the client's transaction id. */
-		size_t ct = msn_cmd(cl, cn), st = msn_cmd(sl, sn);
+	if (ctx->buf_len[1]) {
+		size_t st = sn ? msn_cmd(sl, sn) : 0;
 
-		if (ct == st && memcmp(cl + 4, sl + 4, ct) == 0) {
+		if (sn == 0 && s < 0)
+			return KP_PROBE_EXCLUDE; /* a partial line that cannot be MSNP */
+		if (sn > 0 && st == 0)
+			return KP_PROBE_EXCLUDE; /* a complete line not in MSNP form */
+		if (st && c == 1) {
+			/*
+			 * The server answers with the client's transaction id
+			 * (USR 3 -> USR 3 ..., ANS 1 -> IRO 1 ... / ANS 1 OK).
+			 */
+			size_t ct = msn_cmd(cl, cn);
+
+			if (ct != st || memcmp(cl + 4, sl + 4, ct) != 0)
+				return KP_PROBE_EXCLUDE;
 			m->app = KP_APP_MSN;
 			m->confidence = KP_CONF_MEDIUM;
 			return KP_PROBE_MATCH;
 		}
-		return KP_PROBE_EXCLUDE;
 	}
 	return KP_PROBE_NEED_MORE;
 }

@@ -162,11 +162,11 @@ static uint64_t cur_varint(struct kp_cur *c)
 /* One long-header packet inside a datagram. */
 struct qpkt {
 	uint32_t version;
-	uint8_t type;   /* PT_*, v1 numbering */
+	uint8_t type; /* PT_*, v1 numbering */
 	const uint8_t *dcid, *scid;
 	uint8_t dcil, scil;
-	size_t pn_off;  /* offset of the protected packet number */
-	size_t end;     /* offset just past the packet */
+	size_t pn_off; /* offset of the protected packet number */
+	size_t end;    /* offset just past the packet */
 };
 
 /* Parses an IETF-style long header at b (len bytes). Returns false when malformed. */
@@ -211,8 +211,7 @@ static bool long_hdr(const uint8_t *b, size_t len, struct qpkt *q)
 }
 
 /* HKDF-Expand-Label (RFC 8446 7.1) with an empty context; out_len <= 32. */
-static bool expand_label(const uint8_t secret[32], const char *label, uint8_t *out,
-			 size_t out_len)
+static bool expand_label(const uint8_t secret[32], const char *label, uint8_t *out, size_t out_len)
 {
 	uint8_t info[2 + 1 + 6 + 32 + 1 + 1], md[32];
 	size_t ll = strlen(label), n = 0;
@@ -240,8 +239,7 @@ struct qkeys {
 };
 
 /* Client Initial keys of `version` for the client's first destination connection ID. */
-static bool client_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcil,
-				struct qkeys *k)
+static bool client_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcil, struct qkeys *k)
 {
 	const uint8_t *salt = initial_salt(version);
 	uint8_t initial[32], client[32];
@@ -341,8 +339,12 @@ fail:
 	return NULL;
 }
 
-/* Google QUIC handshake message: the "SNI" tag of a CHLO found in b. */
-static bool chlo_sni(const uint8_t *b, size_t len, char *out, size_t cap)
+/*
+ * Google QUIC handshake message: finds a CHLO in b and checks its tag table (tag count,
+ * non-decreasing end offsets inside the message). Returns true for a well-formed CHLO and
+ * copies its "SNI" value, if any, into out (cap bytes, NUL-terminated; "" when absent).
+ */
+static bool chlo_parse(const uint8_t *b, size_t len, char *out, size_t cap)
 {
 	const uint8_t *ch = kp_find(b, len < 512 ? len : 512, "CHLO", 4);
 	struct kp_cur c;
@@ -350,6 +352,7 @@ static bool chlo_sni(const uint8_t *b, size_t len, char *out, size_t cap)
 	uint32_t prev = 0;
 	size_t base;
 
+	out[0] = '\0';
 	if (!ch)
 		return false;
 	c = kp_cur_make(ch, len - (size_t)(ch - b));
@@ -365,21 +368,20 @@ static bool chlo_sni(const uint8_t *b, size_t len, char *out, size_t cap)
 
 		if (c.err || end < prev || base + end > c.len)
 			return false;
-		if (memcmp(tag, "SNI\0", 4) == 0) {
+		if (memcmp(tag, "SNI\0", 4) == 0 && !out[0]) {
 			size_t n = end - prev;
 
-			if (n == 0 || n >= cap)
-				return false;
+			if (n >= cap)
+				n = cap - 1;
 			memcpy(out, c.p + base + prev, n);
 			out[n] = '\0';
 			for (size_t k = 0; k < n; k++)
 				if (!out[k])
 					out[k] = '?';
-			return true;
 		}
 		prev = end;
 	}
-	return false;
+	return true;
 }
 
 /* Offset of a gQUIC public header's version field, checking the flags (Q024..Q043). */
@@ -413,11 +415,12 @@ static enum kp_probe_result quic_probe(const struct kp_app_ctx *ctx, struct kp_m
 		return KP_PROBE_EXCLUDE;
 	m->app = KP_APP_QUIC;
 	if (!(b[0] & 0x80)) {
-		char sni[64];
+		char sni[KP_TLS_SNI_MAX + 1];
 
 		if (!gq_old_header(b, len, &v))
 			return KP_PROBE_EXCLUDE;
-		m->confidence = chlo_sni(b, len, sni, sizeof(sni)) ? KP_CONF_HIGH : KP_CONF_MEDIUM;
+		m->confidence =
+		    chlo_parse(b, len, sni, sizeof(sni)) ? KP_CONF_HIGH : KP_CONF_MEDIUM;
 		return KP_PROBE_MATCH;
 	}
 	v = kp_be32(b + 1);
@@ -449,12 +452,13 @@ static enum kp_probe_result quic_probe(const struct kp_app_ctx *ctx, struct kp_m
 	case QF_GQ_OLD:
 		return KP_PROBE_EXCLUDE;
 	case QF_GQ46: {
-		char sni[64];
+		char sni[KP_TLS_SNI_MAX + 1];
 
 		/* long header form, DCIL/SCIL nibbles: 8-byte DCID only */
 		if (!(b[0] & 0x40) || len < 30 || (b[5] != 0x50 && b[5] != 0x05))
 			return KP_PROBE_EXCLUDE;
-		m->confidence = chlo_sni(b, len, sni, sizeof(sni)) ? KP_CONF_HIGH : KP_CONF_MEDIUM;
+		m->confidence =
+		    chlo_parse(b, len, sni, sizeof(sni)) ? KP_CONF_HIGH : KP_CONF_MEDIUM;
 		return KP_PROBE_MATCH;
 	}
 	case QF_IETF:
@@ -482,7 +486,7 @@ struct quic_state {
 	bool have_odcid;
 	uint8_t client_pkts;
 	bool done;
-	uint8_t *crypto;  /* owned: QUIC_CRYPTO_MAX bytes of CRYPTO stream, then a bitmap */
+	uint8_t *crypto; /* owned: QUIC_CRYPTO_MAX bytes of CRYPTO stream, then a bitmap */
 	struct kp_tls_hello ch;
 	bool have_ch;
 	char sni[KP_TLS_SNI_MAX + 1]; /* from a Google CHLO */
@@ -585,7 +589,8 @@ static void crypto_try(struct quic_state *st)
 				need = (uint32_t)base + kp_le32(st->crypto + base - 4);
 		}
 		if (need && (need <= have || have == QUIC_CRYPTO_MAX)) {
-			st->have_gsni = chlo_sni(st->crypto, have, st->sni, sizeof(st->sni));
+			st->have_gsni =
+			    chlo_parse(st->crypto, have, st->sni, sizeof(st->sni)) && st->sni[0];
 			st->done = true;
 		}
 		return;
@@ -610,9 +615,11 @@ static void client_datagram(struct quic_state *st, const uint8_t *b, size_t len)
 
 		if (gq_old_header(b, len, &v)) {
 			st->version = st->version ? st->version : v;
-			st->have_gsni = chlo_sni(b, len, st->sni, sizeof(st->sni));
+			if (chlo_parse(b, len, st->sni, sizeof(st->sni))) {
+				st->have_gsni = st->sni[0] != '\0';
+				st->done = true;
+			}
 		}
-		st->done = st->done || st->have_gsni;
 		return;
 	}
 	for (unsigned i = 0; i < QUIC_MAX_COALESCED && off + 7 <= len && !st->done; i++) {
@@ -626,7 +633,7 @@ static void client_datagram(struct quic_state *st, const uint8_t *b, size_t len)
 			return; /* a short header packet ends the datagram */
 		if (f == QF_GQ46) {
 			st->version = st->version ? st->version : v;
-			st->have_gsni = chlo_sni(p, plen, st->sni, sizeof(st->sni));
+			st->have_gsni = chlo_parse(p, plen, st->sni, sizeof(st->sni)) && st->sni[0];
 			st->done = true;
 			return;
 		}
@@ -668,7 +675,7 @@ static enum kp_parse_result quic_parse(struct kp_app_ctx *ctx, void *state)
 		client_datagram(st, ctx->data, ctx->len);
 		if (++st->client_pkts >= QUIC_MAX_CLIENT_PKTS)
 			st->done = true;
-	} else if (!st->version && (ctx->data[0] & 0x80) && ctx->len >= 5) {
+	} else if (!st->version && ctx->len >= 5 && (ctx->data[0] & 0x80)) {
 		uint32_t v = kp_be32(ctx->data + 1);
 		enum qfam f = version_family(v);
 

@@ -193,12 +193,12 @@ static void soulseek_json(const void *state, const struct kp_flow *f, struct kp_
 }
 
 const struct kp_app_module kp_mod_soulseek = {
-	.name = "soulseek",
-	.l4 = KP_L4_TCP,
-	.port_hints = {2242, 2234, 2240, 0},
-	.probe = soulseek_probe,
-	.state_size = sizeof(struct soulseek_state),
-	.parse = soulseek_parse,
-	.free_state = NULL,
-	.json = soulseek_json,
+    .name = "soulseek",
+    .l4 = KP_L4_TCP,
+    .port_hints = {2242, 2234, 2240, 0},
+    .probe = soulseek_probe,
+    .state_size = sizeof(struct soulseek_state),
+    .parse = soulseek_parse,
+    .free_state = NULL,
+    .json = soulseek_json,
 };

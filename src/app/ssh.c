@@ -12,7 +12,7 @@
 #include "app/app.h"
 #include "output/json.h"
 
-#define SSH_LINE_MAX 255     /* identification line, CR LF included */
+#define SSH_LINE_MAX 255      /* identification line, CR LF included */
 #define SSH_PREAMBLE_MAX 1024 /* server lines before it, in bytes */
 #define SSH_PREAMBLE_LINES 8
 #define SSH_FIELD_MAX 127
@@ -115,7 +115,7 @@ static enum kp_probe_result ssh_probe(const struct kp_app_ctx *ctx, struct kp_ma
 struct ssh_side {
 	char line[SSH_LINE_MAX + 1]; /* the line being collected */
 	uint16_t have;
-	uint16_t skipped;            /* preamble bytes skipped */
+	uint16_t skipped; /* preamble bytes skipped */
 	uint8_t lines;
 	bool done, ok;
 	char proto[8];

@@ -24,11 +24,11 @@
 
 /* Reassembly of one direction's first handshake message. */
 struct tls_dir {
-	uint8_t hdr[REC_HDR];  /* record header being collected */
+	uint8_t hdr[REC_HDR]; /* record header being collected */
 	uint8_t hdr_have;
-	uint32_t rec_left;     /* payload bytes left in the current record */
-	uint8_t stash[4];      /* handshake header until the message length is known */
-	uint8_t *msg;          /* owned: 4 + msg_len bytes once the length is known */
+	uint32_t rec_left; /* payload bytes left in the current record */
+	uint8_t stash[4];  /* handshake header until the message length is known */
+	uint8_t *msg;	   /* owned: 4 + msg_len bytes once the length is known */
 	uint32_t msg_have, msg_need;
 	bool started;
 	bool done;
@@ -60,7 +60,8 @@ static enum side_res side_records(const uint8_t *b, size_t len)
 		if (len - off < REC_HDR) {
 			/* A header cut short must still look right as far as it goes. */
 			if (b[off] < CT_CCS || b[off] > CT_APPDATA ||
-			    (len - off >= 2 && b[off + 1] != 3) || (len - off >= 3 && b[off + 2] > 4))
+			    (len - off >= 2 && b[off + 1] != 3) ||
+			    (len - off >= 3 && b[off + 2] > 4))
 				return SIDE_NO;
 			break;
 		}
@@ -86,8 +87,9 @@ static enum side_res side_probe(const uint8_t *b, size_t len)
 		return SIDE_MORE;
 	if (b[0] & 0x80) {
 		r = kp_tls_sslv2_hello_parse(b, len, &h);
-		return r == KP_TLS_HELLO_OK ? SIDE_HELLO : r == KP_TLS_HELLO_SHORT ? SIDE_MORE
-										   : SIDE_NO;
+		return r == KP_TLS_HELLO_OK	 ? SIDE_HELLO
+		       : r == KP_TLS_HELLO_SHORT ? SIDE_MORE
+						 : SIDE_NO;
 	}
 	if (b[0] != CT_HANDSHAKE)
 		return side_records(b, len);
@@ -172,8 +174,8 @@ static bool dir_append(struct tls_dir *d, const uint8_t *b, size_t n)
 		    d->stash[0] != KP_TLS_HS_SERVER_HELLO)
 			return true;
 		if (d->msg_have == 4) {
-			uint32_t ml = (uint32_t)d->stash[1] << 16 | (uint32_t)d->stash[2] << 8 |
-				      d->stash[3];
+			uint32_t ml =
+			    (uint32_t)d->stash[1] << 16 | (uint32_t)d->stash[2] << 8 | d->stash[3];
 			if (ml > KP_TLS_HELLO_MAX)
 				return true; /* the parser will call it bad */
 			d->msg_need = 4 + ml;

@@ -39,10 +39,7 @@ const char *kp_tls_version_name(uint16_t v)
 }
 
 /* A version a hello may carry in its legacy version field. */
-static bool legacy_version_ok(uint16_t v)
-{
-	return v >= 0x0300 && v <= 0x0304;
-}
+static bool legacy_version_ok(uint16_t v) { return v >= 0x0300 && v <= 0x0304; }
 
 /* A version worth reporting from supported_versions (no GREASE, no junk). */
 static bool real_version(uint16_t v)
@@ -241,8 +238,7 @@ enum kp_tls_hello_res kp_tls_hello_parse(const uint8_t *p, size_t len, uint8_t w
 	return KP_TLS_HELLO_OK;
 }
 
-enum kp_tls_hello_res kp_tls_sslv2_hello_parse(const uint8_t *p, size_t len,
-					       struct kp_tls_hello *h)
+enum kp_tls_hello_res kp_tls_sslv2_hello_parse(const uint8_t *p, size_t len, struct kp_tls_hello *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->hs_type = KP_TLS_HS_CLIENT_HELLO;

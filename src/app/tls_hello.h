@@ -24,21 +24,22 @@
 #define KP_TLS_ALPN_MAX 127
 
 enum kp_tls_hello_res {
-	KP_TLS_HELLO_OK = 0,  /* the whole message was there and is well formed */
-	KP_TLS_HELLO_SHORT,   /* well formed so far, message continues past len */
-	KP_TLS_HELLO_BAD,     /* not a hello of the asked type, or malformed */
+	KP_TLS_HELLO_OK = 0, /* the whole message was there and is well formed */
+	KP_TLS_HELLO_SHORT,  /* well formed so far, message continues past len */
+	KP_TLS_HELLO_BAD,    /* not a hello of the asked type, or malformed */
 };
 
 struct kp_tls_hello {
-	uint8_t hs_type;          /* KP_TLS_HS_* */
-	uint16_t legacy_version;  /* version field of the hello body */
-	uint16_t version;         /* best version: highest non-GREASE supported_versions entry
-				   * (client) or selected one (server); else legacy_version */
-	bool fixed_ok;            /* the fixed part (through compression) was verified */
+	uint8_t hs_type;	 /* KP_TLS_HS_* */
+	uint16_t legacy_version; /* version field of the hello body */
+	uint16_t version;	 /* best version: highest non-GREASE supported_versions entry
+				  * (client) or selected one (server); else legacy_version */
+	bool fixed_ok;		 /* the fixed part (through compression) was verified */
 	bool has_sni;
 	bool has_alpn;
-	char sni[KP_TLS_SNI_MAX + 1];   /* host_name of server_name ext; NUL-terminated, may hold
-					 * any bytes but NUL (escaped by the JSON writer) */
+	/* host_name of the server_name extension; NUL-terminated, may hold any byte but NUL
+	 * (the JSON writer escapes them) */
+	char sni[KP_TLS_SNI_MAX + 1];
 	char alpn[KP_TLS_ALPN_MAX + 1]; /* ALPN protocol names joined by ',' (truncated) */
 };
 

@@ -56,6 +56,10 @@ struct sig {
 	unsigned flags; /* SIG_F_* */
 	bool use_pcre;	/* matched by PCRE2 (engine PCRE2 or Hyperscan fallback) */
 	pcre2_code *code;
+	/* from "# Pattern attributes:" (KP_SIG_ORDER_ATTRIBUTES) */
+	unsigned quality; /* 0 great, 1 good (also: no attributes line), 2 ok/works, 3 marginal, 4 poor */
+	bool subset, overmatch;
+	unsigned path_rank; /* position in path order, the last tie-break */
 };
 
 struct kp_sigset {
@@ -744,6 +748,50 @@ static bool parse_flags(const char *v, size_t n, unsigned *flags, const char **w
 
 enum pat_result { PAT_OK, PAT_PSEUDO, PAT_BAD, PAT_NOMEM };
 
+/* "# Pattern attributes: good slow notsofast subset" -> quality, subset, overmatch */
+static void parse_attributes(const char *v, size_t n, struct sig *s)
+{
+	static const char *const q[] = {"great", "good", "ok", "marginal", "poor"};
+	bool have_q = false;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t st, len;
+
+		while (i < n && is_space_ascii((uint8_t)v[i]))
+			i++;
+		st = i;
+		while (i < n && !is_space_ascii((uint8_t)v[i]))
+			i++;
+		len = i - st;
+		if (!len)
+			break;
+		if (len == 6 && !memcmp(v + st, "subset", 6))
+			s->subset = true;
+		else if (len == 9 && !memcmp(v + st, "overmatch", 9))
+			s->overmatch = true;
+		else if (!have_q && len == 5 && !memcmp(v + st, "works", 5))
+			s->quality = 2, have_q = true;
+		for (unsigned k = 0; !have_q && k < sizeof(q) / sizeof(q[0]); k++)
+			if (strlen(q[k]) == len && !memcmp(v + st, q[k], len))
+				s->quality = k, have_q = true;
+	}
+}
+
+/* KP_SIG_ORDER_ATTRIBUTES: overmatch last, subset first, then quality, then path. */
+static int cmp_sig_attr(const void *a, const void *b)
+{
+	const struct sig *x = a, *y = b;
+
+	if (x->overmatch != y->overmatch)
+		return x->overmatch ? 1 : -1;
+	if (x->subset != y->subset)
+		return x->subset ? -1 : 1;
+	if (x->quality != y->quality)
+		return x->quality < y->quality ? -1 : 1;
+	return x->path_rank < y->path_rank ? -1 : x->path_rank > y->path_rank;
+}
+
 /*
  * Parses one .pat file's text into *s (name, source, flags, line; not yet
  * translated). Reports problems to log.
@@ -757,6 +805,9 @@ static enum pat_result parse_pat(const char *path, const char *text, size_t len,
 	unsigned line = 0, flags = SIG_F_ICASE, name_line = 0, flags_line = 0;
 	const char *bad_flags = NULL;
 	size_t off = 0;
+	bool seen_attr = false;
+
+	s->quality = 1;
 
 	while (off < len) {
 		const char *l = text + off;
@@ -767,8 +818,13 @@ static enum pat_result parse_pat(const char *path, const char *text, size_t len,
 		line++;
 		if (n && l[n - 1] == '\r')
 			n--;
-		if (line_is_comment(l, n))
+		if (line_is_comment(l, n)) {
+			if (!seen_attr && n > 21 && !memcmp(l, "# Pattern attributes:", 21)) {
+				seen_attr = true;
+				parse_attributes(l + 21, n - 21, s);
+			}
 			continue;
+		}
 		if (st == WANT_NAME) {
 			size_t w = 0;
 
@@ -1009,6 +1065,7 @@ static int hs_build(struct kp_sigset *set, FILE *log)
 	const char **ex = NULL;
 	unsigned *fl = NULL, *ids = NULL;
 	int rc = 0;
+	bool isolated = false; /* patterns already compiled one by one */
 
 	ex = calloc(set->n ? set->n : 1, sizeof(*ex));
 	fl = calloc(set->n ? set->n : 1, sizeof(*fl));
@@ -1043,8 +1100,35 @@ static int hs_build(struct kp_sigset *set, FILE *log)
 				set->stats.mem_bytes += dbsz;
 			break;
 		}
+		if ((!cerr || cerr->expression < 0 || (unsigned)cerr->expression >= k) && !isolated) {
+			/*
+			 * Not attributable to one pattern (e.g. "Resource limit exceeded"):
+			 * compile each pattern alone, send the ones Hyperscan rejects to
+			 * PCRE2, then try the database again.
+			 */
+			hs_free_compile_error(cerr);
+			isolated = true;
+			for (unsigned j = 0; j < k; j++) {
+				hs_database_t *one = NULL;
+				hs_compile_error_t *e1 = NULL;
+				struct sig *s = &set->sigs[ids[j]];
+
+				if (hs_compile(ex[j], fl[j], HS_MODE_BLOCK, NULL, &one, &e1) ==
+				    HS_SUCCESS) {
+					hs_free_database(one);
+				} else {
+					logf_(log, s->file, s->line, "note",
+					      "hyperscan: %s; using PCRE2 for \"%s\"",
+					      e1 && e1->message ? e1->message : "compile failed",
+					      s->name);
+					s->use_pcre = true;
+				}
+				hs_free_compile_error(e1);
+			}
+			continue;
+		}
 		if (!cerr || cerr->expression < 0 || (unsigned)cerr->expression >= k) {
-			/* not attributable to one pattern: every pattern goes to PCRE2 */
+			/* still failing as a whole: every pattern goes to PCRE2 */
 			logf_(log, set->sigs[ids[0]].file, set->sigs[ids[0]].line, "note",
 			      "hyperscan: %s; all patterns use PCRE2",
 			      cerr && cerr->message ? cerr->message : "compile failed");
@@ -1103,8 +1187,17 @@ void kp_sigset_free(struct kp_sigset *set)
 
 int kp_sigset_load(const char *dir, enum kp_sig_engine eng, struct kp_sigset **out, FILE *errlog)
 {
+	struct kp_sig_opts o = {.engine = eng, .order = KP_SIG_ORDER_PATH};
+
+	return kp_sigset_load_opts(dir, &o, out, errlog);
+}
+
+int kp_sigset_load_opts(const char *dir, const struct kp_sig_opts *opts, struct kp_sigset **out,
+			FILE *errlog)
+{
 	struct pathlist pl = {0};
 	struct kp_sigset *set;
+	enum kp_sig_engine eng = opts->engine;
 	int rc;
 	double t0;
 
@@ -1180,8 +1273,11 @@ int kp_sigset_load(const char *dir, enum kp_sig_engine eng, struct kp_sigset **o
 			continue;
 		}
 		s->use_pcre = (eng == KP_SIG_PCRE2);
+		s->path_rank = set->n;
 		set->n++;
 	}
+	if (opts->order == KP_SIG_ORDER_ATTRIBUTES && set->n > 1)
+		qsort(set->sigs, set->n, sizeof(set->sigs[0]), cmp_sig_attr);
 	t0 = now_ms();
 #ifdef HAVE_HYPERSCAN
 	if (eng == KP_SIG_HYPERSCAN) {

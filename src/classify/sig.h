@@ -48,6 +48,19 @@ struct kp_sig_stats {
 	double compile_ms;	 /* wall time spent in the engines' compilers */
 };
 
+/* Which signature wins when several match: the one with the lowest index. */
+enum kp_sig_order {
+	KP_SIG_ORDER_PATH,	 /* index order = relative path order (kp_sigset_load) */
+	KP_SIG_ORDER_ATTRIBUTES, /* by "# Pattern attributes:": overmatch last, subset first,
+				  * then great, good (and no attributes line), ok, marginal,
+				  * poor; path order breaks ties. See docs/signatures.md. */
+};
+
+struct kp_sig_opts {
+	enum kp_sig_engine engine;
+	enum kp_sig_order order;
+};
+
 /*
  * Loads every *.pat under dir (recursively, at most 8 levels, hidden entries
  * skipped), in byte order of the path relative to dir; that order is the index
@@ -59,6 +72,9 @@ struct kp_sig_stats {
  */
 int kp_sigset_load(const char *dir, enum kp_sig_engine eng, struct kp_sigset **out,
 		   FILE *errlog);
+/* The same with options: kp_sigset_load() is engine + KP_SIG_ORDER_PATH. */
+int kp_sigset_load_opts(const char *dir, const struct kp_sig_opts *opts, struct kp_sigset **out,
+			FILE *errlog);
 void kp_sigset_free(struct kp_sigset *set);
 
 unsigned kp_sigset_count(const struct kp_sigset *set);

@@ -263,6 +263,7 @@ static enum kp_decode_result decode_ip(struct kp_decoder *d, const uint8_t *p, s
 			d->st.ip_csum_bad++;
 			pi->csum = KP_CSUM_BAD;
 		}
+		pi->l4 = proto;
 		if (frag & 0x3fff) {
 			uint32_t off = (uint32_t)(frag & 0x1fff) * 8;
 			long r;

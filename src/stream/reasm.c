@@ -142,8 +142,6 @@ static void insert(struct kp_stream *s, struct kp_stream_dir *d, uint32_t seq, c
 		}
 		/* a hole starts at seq; it ends at the next held segment or at end */
 		piece_end = (g && KP_SEQ_LT(g->seq, end)) ? g->seq : end;
-		if (g && KP_SEQ_LT(g->seq, end))
-			compare_overlap(s, g, seq, data, end - seq);
 		n = seg_new(s, d, seq, data, piece_end - seq);
 		if (!n)
 			return;
@@ -199,10 +197,21 @@ void kp_stream_data(struct kp_stream *s, struct kp_stream_dir *d, uint32_t seq,
 		len -= skip;
 		seq = d->next_seq;
 	}
-	if (seq == d->next_seq && !d->ooo) {
+	if (seq == d->next_seq) {
+		/* in order: hand over without copying, up to the first held segment */
+		uint32_t n = len;
+
+		if (d->ooo && KP_SEQ_LT(d->ooo->seq, seq + len))
+			n = d->ooo->seq - seq;
 		s->st.in_order++;
-		deliver(s, d, data, len, cb, arg);
-		return;
+		deliver(s, d, data, n, cb, arg);
+		data += n;
+		len -= n;
+		seq += n;
+		if (!len) {
+			drain(s, d, cb, arg);
+			return;
+		}
 	}
 	insert(s, d, seq, data, len);
 	drain(s, d, cb, arg);

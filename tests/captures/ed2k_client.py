@@ -74,6 +74,8 @@ NAMES = {
 	(OP_KADEMLIAHEADER, 0x11): "KADEMLIA2_HELLO_REQ",
 	(OP_KADEMLIAHEADER, 0x19): "KADEMLIA2_HELLO_RES",
 	(OP_KADEMLIAHEADER, 0x22): "KADEMLIA2_HELLO_RES_ACK",
+	(OP_KADEMLIAHEADER, 0x50): "KADEMLIA_FIREWALLED_REQ",
+	(OP_KADEMLIAHEADER, 0x53): "KADEMLIA_FIREWALLED2_REQ",
 	(OP_KADEMLIAHEADER, 0x60): "KADEMLIA2_PING",
 	(OP_KADEMLIAHEADER, 0x61): "KADEMLIA2_PONG",
 }
@@ -339,7 +341,9 @@ def main():
 	# Kademlia 2 (Kad shares amuled's UDP port)
 	udp_ask(us, (srv, uport), OP_KADEMLIAHEADER, KADEMLIA2_BOOTSTRAP_REQ, b"")
 	kad_id = bytes(rnd.randbytes(16))
-	hello = kad_id + struct.pack("<HB", 4662, 8) + bytes([0])  # id, TCP port, version 8, no tags
+	# id, TCP port, Kad version 5, no tags. Version >= 6 would announce obfuscation
+	# support and amuled would answer with an obfuscated (unreadable) HELLO_RES.
+	hello = kad_id + struct.pack("<HB", 4662, 5) + bytes([0])
 	udp_ask(us, (srv, uport), OP_KADEMLIAHEADER, KADEMLIA2_HELLO_REQ, hello)
 	udp_ask(us, (srv, uport), OP_KADEMLIAHEADER, KADEMLIA2_PING, b"")
 	# answer whatever amuled sends us on UDP/TCP for a moment (not needed; just drain)

@@ -96,7 +96,7 @@ lt_capture() {
 	shift
 	local dl=$WORK/dl-$name
 	mkdir -p "$dl"
-	kp_ns_up kpbt
+	kp_ns_up kp2pbt
 	tracker "$IH"
 	kp_bg "$KP_NS_S" timeout 120 $LT seed "$TOR" "$WORK/seed" "$KP_SERVER_IP" --time 100 "$@"
 	if [[ " $* " != *" --utp "* ]]; then kp_wait_port "$KP_NS_S" 6881; else sleep 2; fi
@@ -118,7 +118,7 @@ lt_capture bt-utp --utp
 # announces to 239.192.152.143:6771 on the veth; peers find each other by DHT/LSD.
 dl=$WORK/dl-dht
 mkdir -p "$dl"
-kp_ns_up kpbt
+kp_ns_up kp2pbt
 ip -n "$KP_NS_C" route add 239.192.152.143/32 dev kpc0
 ip -n "$KP_NS_S" route add 239.192.152.143/32 dev kps0
 kp_bg "$KP_NS_S" timeout 120 $LT seed "$TOR_DHT" "$WORK/dht-seed" "$KP_SERVER_IP" --dht - --lsd \
@@ -155,7 +155,7 @@ cat >"$tcfg/settings.json" <<EOF
     "message-level": 1
 }
 EOF
-kp_ns_up kpbt
+kp_ns_up kp2pbt
 tracker "$IH"
 kp_bg "$KP_NS_S" sh -c 'exec timeout 120 transmission-cli "$@" >/dev/null 2>&1' sh \
 	-g "$tcfg" -w "$WORK/seed" -p 51413 -M -et "$TOR"

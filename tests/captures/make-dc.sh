@@ -10,7 +10,7 @@
 # alice), downloads bob's file list (/browse: bob connects to alice after her CTM) and
 # one file from the search results, over ADC client-client connections that cross
 # the veth. Debian has no NMDC hub package, so there is no NMDC capture.
-# Run as root. Needs: uhub, ncdc, tmux, tcpdump, ethtool, iproute2, openssl, tshark.
+# Run as root. Needs: uhub, ncdc, tmux, tcpdump, ethtool, iproute2, openssl, tshark, sqlite3.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +18,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$HERE/pcap
 mkdir -p "$OUT"
 
-for t in uhub ncdc tmux tcpdump ethtool openssl tshark; do
-	command -v "$t" >/dev/null || { echo "missing: $t (apt-get install -y uhub ncdc tmux tcpdump ethtool openssl tshark)" >&2; exit 1; }
+for t in uhub ncdc tmux tcpdump ethtool openssl tshark sqlite3; do
+	command -v "$t" >/dev/null || { echo "missing: $t (apt-get install -y uhub ncdc tmux tcpdump ethtool openssl tshark sqlite3)" >&2; exit 1; }
 done
 
 HUB=adc://$KP_SERVER_IP:1511/
@@ -95,7 +95,6 @@ ncdc_setup() {
 	say "$nick" "/set local_address $ip"
 	say "$nick" "/set tls_policy disabled"
 	say "$nick" "/set sudp_policy disabled"
-	say "$nick" "/set geoip_cc disabled"
 	say "$nick" "/set autorefresh 0"
 	say "$nick" "/set download_dir $T/$nick/dl"
 	say "$nick" "/set incoming_dir $T/$nick/inc"
@@ -120,6 +119,71 @@ wait_screen alice 'ncdc' 100
 wait_screen bob 'ncdc' 100
 ncdc_setup alice "$KP_CLIENT_IP" 41000
 ncdc_setup bob "$KP_SERVER_IP" 41001
-sleep 3
-screen_of alice
-screen_of bob
+
+# Waits (bounded) until $1's ncdc has hashed $2 files (its hashfiles table).
+wait_hashed() {
+	local i n
+	for i in $(seq 1 100); do
+		n=$(sqlite3 "file:$T/$1/session/db.sqlite3?mode=ro" 'select count(*) from hashfiles' \
+			2>/dev/null || echo 0)
+		if [ "${n:-0}" -ge "$2" ]; then return 0; fi
+		sleep 0.1
+	done
+	echo "$1's ncdc did not hash its $2 shared files in time" >&2
+	return 1
+}
+wait_hashed bob 2
+wait_hashed alice 1
+
+kp_cap_start "$T/cap.pcap"
+# bob first (his hub session is on the server namespace's loopback), then alice.
+say bob "/open hub $HUB"
+wait_screen bob 'Connected to' 100
+say alice "/open hub $HUB"
+wait_screen alice 'alice @ adc://.*\[active: 198\.18\.0\.1\].* 2 users' 100
+say alice "/say hello from alice, anyone sharing kp2padm files?"
+wait_screen bob 'hello from alice' 50
+say bob "/say hi alice, search for kp2padm"
+wait_screen alice 'hi alice, search for kp2padm' 50
+
+# Search: BSCH through the hub, bob answers alice directly with UDP URES.
+say alice "/search kp2padm"
+wait_screen alice "> bob .*$SHARED_FILE" 100
+# 'd' queues the selected result; bob then connects to alice (CTM) and sends it.
+key alice d
+for i in $(seq 1 150); do
+	if cmp -s "$T/bob/share/$SHARED_FILE" "$T/alice/dl/$SHARED_FILE"; then break; fi
+	sleep 0.1
+done
+cmp "$T/bob/share/$SHARED_FILE" "$T/alice/dl/$SHARED_FILE"
+
+# File list: 'b' on the same result browses bob's list (files.xml.bz2), in a new tab.
+key alice b
+# (the tab, named /bob, only opens once the list is complete)
+wait_screen alice ' [0-9]+.?/bob \]' 150
+
+say alice "/quit"
+say bob "/quit"
+for i in $(seq 1 150); do
+	if ! tmux -S "$T/alice.sock" has-session 2>/dev/null &&
+		! tmux -S "$T/bob.sock" has-session 2>/dev/null; then
+		break
+	fi
+	sleep 0.1
+done
+kp_cap_stop
+
+# Expect alice's hub session, a UDP search result and client-client transfers.
+cmds=$(tshark -r "$T/cap.pcap" -o data.show_as_text:TRUE -T fields -e data.text 2>/dev/null |
+	grep -oE '^(HSUP|BINF|BSCH|DCTM|URES|CSUP|CINF|CGET|CSND)' | sort -u | tr '\n' ' ')
+for c in HSUP BINF BSCH DCTM URES CSUP CINF CGET CSND; do
+	case " $cmds" in
+	*" $c "*) ;;
+	*) echo "no $c in the DC capture (seen: $cmds)" >&2; exit 1 ;;
+	esac
+done
+tshark -r "$T/cap.pcap" -o data.show_as_text:TRUE -T fields -e data.text 2>/dev/null |
+	grep -q 'CGET file files.xml.bz2' || { echo "no file list download in the DC capture" >&2; exit 1; }
+
+mv "$T/cap.pcap" "$OUT/dc-uhub.pcap"
+echo "wrote $OUT/dc-uhub.pcap ($(stat -c %s "$OUT/dc-uhub.pcap") bytes)"

@@ -193,7 +193,7 @@ say alice "/part $CHAN see you"
 say alice "/quit kp2padm test done"
 say bob "/quit kp2padm test done"
 # irssi exits on /quit, then its tmux server (bounded wait).
-for i in $(seq 1 50); do
+for i in $(seq 1 150); do
 	if ! tmux -S "$T/alice.sock" has-session 2>/dev/null &&
 		! tmux -S "$T/bob.sock" has-session 2>/dev/null; then
 		break

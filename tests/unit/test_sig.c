@@ -245,6 +245,42 @@ KP_TEST(posix_translation_semantics)
 	free(dir);
 }
 
+/* KP_SIG_ORDER_ATTRIBUTES: overmatch last, subset first, then quality, then path. */
+KP_TEST(attribute_order)
+{
+	char *dir = mk_tmpdir();
+	static const char *const want[] = {"sub", "great", "goodp", "noattr", "over"};
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	write_file(dir, "a.pat", "# Pattern attributes: ok fast fast overmatch\nover\nfoo\n");
+	write_file(dir, "b.pat", "# Pattern attributes: good fast fast\ngoodp\nfoo\n");
+	write_file(dir, "c.pat", "# no attributes line\nnoattr\nfoo\n");
+	write_file(dir, "d.pat", "# Pattern attributes: marginal fast fast subset\nsub\nfoo\n");
+	write_file(dir, "e.pat", "# Pattern attributes: great veryfast fast\ngreat\nfoo\n");
+	for (size_t e = 0; e < N_ENGINES; e++) {
+		struct kp_sig_opts o = {engines[e], KP_SIG_ORDER_ATTRIBUTES};
+		struct kp_sigset *set = NULL;
+
+		CHECK_EQ(kp_sigset_load_opts(dir, &o, &set, NULL), 0);
+		if (!set)
+			continue;
+		CHECK_EQ(kp_sigset_count(set), 5);
+		for (int i = 0; i < 5; i++)
+			CHECK_STR(kp_sigset_name(set, i), want[i]);
+		CHECK_STR(kp_sigset_name(set, match_str(set, "xfoo")), "sub");
+		kp_sigset_free(set);
+		CHECK_EQ(kp_sigset_load(dir, engines[e], &set, NULL), 0);
+		if (!set)
+			continue;
+		CHECK_STR(kp_sigset_name(set, match_str(set, "xfoo")), "over"); /* path order */
+		kp_sigset_free(set);
+	}
+	rm_tree(dir);
+	free(dir);
+}
+
 KP_TEST(buf_append_removes_nuls_and_caps)
 {
 	uint8_t buf[8];
@@ -408,10 +444,11 @@ KP_TEST(corpus_load_counts)
 KP_TEST(corpus_samples)
 {
 	const char *l7 = corpus_l7();
-	struct kp_sigset *sets[N_ENGINES] = {0};
-	struct kp_sig_scratch *scr[N_ENGINES] = {0};
+	struct kp_sigset *sets[N_ENGINES] = {0}, *asets[N_ENGINES] = {0};
+	struct kp_sig_scratch *scr[N_ENGINES] = {0}, *ascr[N_ENGINES] = {0};
 	static struct sample smp[MAX_SAMPLES];
-	size_t ns, nexp = 0, nhit = 0, nlabel = 0, ndis = 0, noracle_dis = 0, noracle = 0;
+	size_t ns, nexp = 0, nhit = 0, nlabel = 0, nalabel = 0, ndis = 0, noracle_dis = 0,
+		   noracle = 0;
 	unsigned n;
 
 	if (!l7) {
@@ -424,6 +461,14 @@ KP_TEST(corpus_samples)
 			return;
 		scr[e] = kp_sig_scratch_new(sets[e]);
 		CHECK(scr[e] != NULL);
+		{
+			struct kp_sig_opts o = {engines[e], KP_SIG_ORDER_ATTRIBUTES};
+
+			CHECK_EQ(kp_sigset_load_opts(l7, &o, &asets[e], NULL), 0);
+			if (!asets[e])
+				return;
+			ascr[e] = kp_sig_scratch_new(asets[e]);
+		}
 	}
 	n = kp_sigset_count(sets[0]);
 	ns = load_samples(l7, sets[0], smp);
@@ -433,10 +478,14 @@ KP_TEST(corpus_samples)
 	for (size_t i = 0; i < ns; i++) {
 		for (size_t cut = 1; cut <= smp[i].len; cut += (cut < 64 ? 1 : 97)) {
 			int r0 = kp_sigset_match(sets[0], scr[0], smp[i].buf, cut);
+			int a0 = kp_sigset_match(asets[0], ascr[0], smp[i].buf, cut);
 
-			for (size_t e = 1; e < N_ENGINES; e++)
+			for (size_t e = 1; e < N_ENGINES; e++) {
 				if (kp_sigset_match(sets[e], scr[e], smp[i].buf, cut) != r0)
 					ndis++;
+				if (kp_sigset_match(asets[e], ascr[e], smp[i].buf, cut) != a0)
+					ndis++;
+			}
 		}
 	}
 	CHECK_EQ(ndis, 0);
@@ -517,26 +566,36 @@ KP_TEST(corpus_samples)
 	CHECK_EQ(noracle_dis, 0);
 
 	/* per protocol: own-pattern hit rate, and the label the whole set gives */
-	printf("  %-30s %-14s %-6s %s\n", "sample", "expected", "own", "set label");
+	printf("  %-22s %-13s %-4s %-13s %s\n", "sample", "expected", "own", "label(path)",
+	       "label(attributes)");
 	for (size_t i = 0; i < ns; i++) {
 		int r = kp_sigset_match(sets[0], scr[0], smp[i].buf, smp[i].len);
+		int a = kp_sigset_match(asets[0], ascr[0], smp[i].buf, smp[i].len);
 		const char *lab = r >= 0 ? kp_sigset_name(sets[0], r) : "-";
+		const char *alab = a >= 0 ? kp_sigset_name(asets[0], a) : "-";
 
 		if (smp[i].proto[0] && !strcmp(lab, smp[i].proto))
 			nlabel++;
-		printf("  %-30s %-14s %-6s %s\n", smp[i].name, smp[i].proto[0] ? smp[i].proto : "(none)",
-		       !smp[i].proto[0] ? "" : smp[i].own ? "yes" : "NO", lab);
+		if (smp[i].proto[0] && !strcmp(alab, smp[i].proto))
+			nalabel++;
+		printf("  %-22s %-13s %-4s %-13s %s\n", smp[i].name,
+		       smp[i].proto[0] ? smp[i].proto : "(none)",
+		       !smp[i].proto[0] ? "" : smp[i].own ? "yes" : "NO", lab, alab);
 	}
-	printf("  samples with a pattern: %zu, matched by own pattern: %zu, labelled so by the set: "
-	       "%zu\n",
-	       nexp, nhit, nlabel);
+	printf("  samples with a pattern: %zu, matched by own pattern: %zu, labelled so by the set "
+	       "in path order: %zu, in attribute order: %zu\n",
+	       nexp, nhit, nlabel, nalabel);
 	/* measured: see docs/signatures.md */
 	CHECK_EQ(nexp, 88);
 	CHECK(nhit >= 75);
+	CHECK(nlabel >= 59);
+	CHECK(nalabel >= 70);
 	for (size_t e = 0; e < N_ENGINES; e++) {
 		CHECK_EQ(kp_sig_scratch_limit_hits(scr[e]), 0);
 		kp_sig_scratch_free(scr[e]);
 		kp_sigset_free(sets[e]);
+		kp_sig_scratch_free(ascr[e]);
+		kp_sigset_free(asets[e]);
 	}
 	for (size_t i = 0; i < ns; i++)
 		free(smp[i].buf);

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of classification through the whole pipeline: content decides the
+ * label whatever the port, the packet budget, expectations (ftp-data), reassembly
+ * feeding modules out of order, and the peer cache and expectation tables.
+ */
+#include "classify/expect.h"
+#include "classify/peer_cache.h"
+#include "pkt_build.h"
+#include "tap.h"
+
+static const char ssh_banner[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
+static const char http_req[] = "GET /index.html HTTP/1.1\r\nHost: www.example.test\r\n"
+			       "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
+
+KP_TEST(classify_content_not_port)
+{
+	struct tpipe t;
+	struct tconn a, b;
+	char *ev;
+
+	tpipe_open(&t, NULL);
+	tconn_open(&a, &t, 1, 41000, 1, 80); /* SSH on the HTTP port */
+	tconn_send(&a, 0, ssh_banner, sizeof(ssh_banner) - 1);
+	tconn_send(&a, 1, ssh_banner, sizeof(ssh_banner) - 1);
+	tconn_open(&b, &t, 2, 41001, 1, 22); /* HTTP on the SSH port */
+	tconn_send(&b, 1, http_req, sizeof(http_req) - 1);
+	ev = tpipe_close(&t);
+	CHECK(strstr(event_for_port(ev, 41000), "\"app_proto\":\"ssh\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 41001), "\"app_proto\":\"http\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 41001), "www.example.test") != NULL);
+	free(ev);
+}
+
+KP_TEST(classify_out_of_order_request_reassembled)
+{
+	struct tpipe t;
+	struct tconn a;
+	char *ev;
+	size_t half = 20, n = sizeof(http_req) - 1;
+
+	tpipe_open(&t, NULL);
+	tconn_open(&a, &t, 3, 42000, 1, 8081);
+	/* second half first */
+	tpipe_send(&t, IPPROTO_TCP, 3, 42000, 1, 8081, a.cseq + (uint32_t)half, a.sseq, 0x18,
+		   http_req + half, n - half, 1);
+	tpipe_send(&t, IPPROTO_TCP, 3, 42000, 1, 8081, a.cseq, a.sseq, 0x18, http_req, half, 1);
+	ev = tpipe_close(&t);
+	CHECK(strstr(event_for_port(ev, 42000), "\"app_proto\":\"http\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 42000), "\"url\":\"/index.html\"") != NULL);
+	free(ev);
+}
+
+KP_TEST(classify_packet_budget_gives_unknown)
+{
+	struct tpipe t;
+	struct tconn a;
+	char *ev;
+	uint8_t junk[100];
+	uint32_t x = 7;
+
+	tpipe_open(&t, "classify.packets=3");
+	tconn_open(&a, &t, 4, 43000, 1, 9999);
+	for (int p = 0; p < 10; p++) {
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			x = x * 1664525u + 1013904223u;
+			junk[i] = (uint8_t)(0x20 + (x >> 24) % 90); /* printable, no protocol */
+		}
+		tconn_send(&a, p & 1, junk, sizeof(junk));
+	}
+	CHECK(t.eng.cls.st.gave_up == 1);
+	ev = tpipe_close(&t);
+	CHECK(strstr(event_for_port(ev, 43000), "\"app_proto\":\"unknown\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 43000), "\"pkts_toserver\":7") != NULL);
+	free(ev);
+}
+
+KP_TEST(classify_ftp_pasv_links_data_connection)
+{
+	struct tpipe t;
+	struct tconn ctl, data;
+	char *ev, want[64];
+	const char *ctl_ev, *data_ev, *id;
+	static const char greet[] = "220 (vsFTPd 3.0.3)\r\n";
+	static const char user[] = "USER anonymous\r\n";
+	static const char pasv[] = "PASV\r\n";
+	static const char reply[] = "227 Entering Passive Mode (198,19,0,1,195,80).\r\n";
+	static const char blob[] = "\x89PNG\r\n\x1a\n binary file body";
+
+	tpipe_open(&t, NULL);
+	tconn_open(&ctl, &t, 5, 44000, 1, 2121);
+	tconn_send(&ctl, 0, greet, sizeof(greet) - 1);
+	tconn_send(&ctl, 1, user, sizeof(user) - 1);
+	tconn_send(&ctl, 0, "331 Please specify the password.\r\n", 34);
+	tconn_send(&ctl, 1, pasv, sizeof(pasv) - 1);
+	tconn_send(&ctl, 0, reply, sizeof(reply) - 1);
+	tconn_open(&data, &t, 5, 44001, 1, 195 * 256 + 80);
+	tconn_send(&data, 0, blob, sizeof(blob) - 1);
+	ev = tpipe_close(&t);
+	ctl_ev = event_for_port(ev, 44000);
+	CHECK(strstr(ctl_ev, "\"app_proto\":\"ftp\"") != NULL);
+	id = strstr(ctl_ev, "\"flow_id\":");
+	CHECK(id != NULL);
+	snprintf(want, sizeof(want), "\"control_flow_id\":%llu", id ? strtoull(id + 10, NULL, 10) : 0);
+	data_ev = event_for_port(ev, 44001);
+	CHECK(strstr(data_ev, "\"app_proto\":\"ftp-data\"") != NULL);
+	CHECK(strstr(data_ev, want) != NULL);
+	free(ev);
+}
+
+KP_TEST(classify_udp_dns_first_datagram)
+{
+	struct tpipe t;
+	char *ev;
+	/* a real query (dig www.example.com A, no EDNS): id 0x1234, RD */
+	static const uint8_t q[] = {0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+				    0x00, 0x00, 0x03, 'w',  'w',  'w',  0x07, 'e',  'x',  'a',
+				    'm',  'p',  'l',  'e',  0x03, 'c',  'o',  'm',  0x00, 0x00,
+				    0x01, 0x00, 0x01};
+
+	tpipe_open(&t, NULL);
+	tpipe_send(&t, IPPROTO_UDP, 6, 45000, 1, 5353, 0, 0, 0, q, sizeof(q), 1);
+	ev = tpipe_close(&t);
+	CHECK(strstr(event_for_port(ev, 45000), "\"app_proto\":\"dns\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 45000), "www.example.com") != NULL);
+	free(ev);
+}
+
+KP_TEST(expect_table_one_use_and_ttl)
+{
+	struct kp_expect_table *t = malloc(sizeof(*t));
+	uint8_t a[16] = {198, 19, 0, 1};
+
+	kp_expect_table_init(t, 60);
+	kp_expect_table_add(t, AF_INET, a, 50000, IPPROTO_TCP, 10, 77, 1000000);
+	CHECK(kp_expect_table_take(t, AF_INET, a, 50001, IPPROTO_TCP, 2000000) == NULL);
+	CHECK(kp_expect_table_take(t, AF_INET, a, 50000, IPPROTO_UDP, 2000000) == NULL);
+	{
+		const struct kp_expect *e =
+			kp_expect_table_take(t, AF_INET, a, 50000, IPPROTO_TCP, 2000000);
+
+		CHECK(e != NULL);
+		CHECK_EQ(e ? e->parent_id : 0, 77);
+	}
+	CHECK(kp_expect_table_take(t, AF_INET, a, 50000, IPPROTO_TCP, 2000000) == NULL);
+	kp_expect_table_add(t, AF_INET, a, 50000, IPPROTO_TCP, 10, 78, 1000000);
+	CHECK(kp_expect_table_take(t, AF_INET, a, 50000, IPPROTO_TCP, 62000000) == NULL);
+	free(t);
+}
+
+KP_TEST(peer_cache_ttl_and_app)
+{
+	struct kp_peer_cache c;
+	uint8_t a[16] = {198, 19, 0, 7};
+
+	kp_peer_cache_init(&c, 64, 100);
+	kp_peer_cache_note(&c, AF_INET, a, 6881, 1, 0);
+	CHECK(kp_peer_cache_seen(&c, AF_INET, a, 6881, 1, 50000000));
+	CHECK(!kp_peer_cache_seen(&c, AF_INET, a, 6882, 1, 50000000));
+	CHECK(!kp_peer_cache_seen(&c, AF_INET, a, 6881, 2, 50000000));
+	CHECK(!kp_peer_cache_seen(&c, AF_INET, a, 6881, 1, 101000000));
+	/* bounded: many inserts never grow it and recent entries survive */
+	for (uint32_t i = 0; i < 10000; i++) {
+		uint8_t b[16] = {198, 18, (uint8_t)(i >> 8), (uint8_t)i};
+
+		kp_peer_cache_note(&c, AF_INET, b, 1000, 1, 200000000 + i);
+	}
+	{
+		uint8_t b[16] = {198, 18, (uint8_t)(9999 >> 8), (uint8_t)9999};
+
+		CHECK(kp_peer_cache_seen(&c, AF_INET, b, 1000, 1, 200000000 + 10000));
+	}
+	kp_peer_cache_fini(&c);
+}
+
+KP_TEST_MAIN()
