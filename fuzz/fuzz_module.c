@@ -163,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->start_us = f->last_us = ts;
 	f->sig = -1;
 	if (!(mod->l4 & (f->key.l4 == IPPROTO_TCP ? KP_L4_TCP : KP_L4_UDP)))
-		goto out;
+		goto out_peers;
 
 	while (off + 2 <= size && !done) {
 		unsigned h = (unsigned)data[off] << 8 | data[off + 1];
@@ -253,6 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st && mod->free_state)
 		mod->free_state(st);
 	free(st);
+out_peers:
 	kp_peer_cache_fini(&e->cls.peers);
 out:
 	free(pb.buf[0]);

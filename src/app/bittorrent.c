@@ -58,7 +58,7 @@
 #define BT_UDP_MAX_PROBE_PKTS 16
 /* Parse at most this many UDP datagrams of a flow. */
 #define BT_UDP_MAX_PARSE_PKTS 64
-/* Peers noted from one tracker answer, at most. */
+/* Peers noted from one tracker answer or DHT get_peers answer, at most. */
 #define BT_MAX_TRACKER_PEERS 200
 
 enum bt_transport {
@@ -248,6 +248,21 @@ static bool benc_dict_next(const struct benc_val *d, size_t *pos, struct benc_va
 	    kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
 		return false;
 	val->p = d->p + off;
+	val->len = end;
+	*pos = off + end;
+	return true;
+}
+
+/* Iterates the elements of the list `l` (validated): *pos starts at 0. */
+static bool benc_list_next(const struct benc_val *l, size_t *pos, struct benc_val *val)
+{
+	size_t off = *pos ? *pos : 1, end;
+
+	if (l->len < 2 || l->p[0] != 'l' || off >= l->len || l->p[off] == 'e')
+		return false;
+	if (kp_bt_benc_walk(l->p + off, l->len - off, &end) != KP_BENC_OK)
+		return false;
+	val->p = l->p + off;
 	val->len = end;
 	*pos = off + end;
 	return true;
@@ -795,6 +810,28 @@ static void note_tracker_peers(struct kp_app_ctx *ctx, const uint8_t *p, size_t 
 	}
 }
 
+/*
+ * A DHT get_peers answer lists peers of the torrent in r.values: compact strings of
+ * 6 (IPv4 address, port) or 18 (IPv6) bytes. The peer cache learns them.
+ */
+static void note_dht_peers(struct kp_app_ctx *ctx, const uint8_t *p, size_t len)
+{
+	struct benc_val msg = {p, len}, r, values, v;
+	const uint8_t *s;
+	size_t pos = 0, n;
+	unsigned count = 0;
+
+	if (!benc_dict_get(&msg, "r", &r) || r.p[0] != 'd' || !benc_dict_get(&r, "values", &values))
+		return;
+	while (count++ < BT_MAX_TRACKER_PEERS && benc_list_next(&values, &pos, &v)) {
+		if (!benc_str(&v, &s, &n) || (n != 6 && n != 18))
+			continue;
+		if (kp_be16(s + n - 2))
+			kp_peer_note(ctx, n == 6 ? AF_INET : AF_INET6, s, kp_be16(s + n - 2),
+				     KP_APP_BITTORRENT);
+	}
+}
+
 static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *st)
 {
 	const uint8_t *p = ctx->data;
@@ -814,6 +851,7 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 		set_transport(st, BT_T_DHT);
 		if (kp_bt_krpc_check(p, len, ih, &have) && have)
 			set_hash(st, ih, BT_H_DHT);
+		note_dht_peers(ctx, p, len);
 		break;
 	case K_LSD:
 		set_transport(st, BT_T_LSD);

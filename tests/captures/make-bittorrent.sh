@@ -11,7 +11,7 @@
 # only in the DHT capture (multicast route on the veth only); every run bounded.
 #
 # Usage: sudo tests/captures/make-bittorrent.sh      (needs: apt-get install -y
-#   aria2 transmission-cli python3-libtorrent opentracker tcpdump ethtool wireshark-common)
+#   aria2 transmission-cli python3-libtorrent opentracker tcpdump ethtool)
 
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +41,8 @@ mkdir -p "$OUT"
 bt_down() {
 	kp_cleanup
 	KP_PIDS=()
-	KP_NS_C= KP_NS_S=
+	KP_NS_C=''
+	KP_NS_S=''
 }
 
 # trim IN OUT: large frames after the first KEEP of their flow are cut to SNAP bytes
@@ -52,7 +53,7 @@ trim() {
 
 # content DIR [TRACKER...]: the fixed-seed 1 MiB content and its torrent; prints the infohash
 content() {
-	$LT mktorrent "$@" 2>/dev/null || $LT mktorrent "$@"
+	$LT mktorrent "$@"
 }
 
 # tracker INFOHASH: opentracker (HTTP + UDP on 198.19.0.1:6969) in the server namespace

@@ -186,4 +186,5 @@ tshark -r "$T/cap.pcap" -o data.show_as_text:TRUE -T fields -e data.text 2>/dev/
 	grep -q 'CGET file files.xml.bz2' || { echo "no file list download in the DC capture" >&2; exit 1; }
 
 mv "$T/cap.pcap" "$OUT/dc-uhub.pcap"
+chown --reference="$OUT" "$OUT/dc-uhub.pcap"
 echo "wrote $OUT/dc-uhub.pcap ($(stat -c %s "$OUT/dc-uhub.pcap") bytes)"

@@ -98,7 +98,7 @@ kp_wait_port "$KP_NS_S" 4662
 # wait (bounded) until amuled has hashed and shares the file: ask it over EC
 # (amulecmd on the server namespace's loopback, not on the captured veth)
 shared=
-for i in $(seq 1 60); do
+for _ in $(seq 1 60); do
 	if ip netns exec "$KP_NS_S" env HOME="$WORK" timeout 5 amulecmd -h 127.0.0.1 -p 4712 \
 		-P kp2padm -c "show shared" 2>/dev/null | grep -q kp2padm-sample.bin; then
 		shared=1

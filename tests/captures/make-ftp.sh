@@ -138,4 +138,5 @@ for c in PASV EPSV PORT EPRT LIST RETR STOR; do
 done
 
 mv "$T/cap.pcap" "$OUT/ftp-vsftpd.pcap"
+chown --reference="$OUT" "$OUT/ftp-vsftpd.pcap"
 echo "wrote $OUT/ftp-vsftpd.pcap ($(stat -c %s "$OUT/ftp-vsftpd.pcap") bytes)"

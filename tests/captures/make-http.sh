@@ -123,6 +123,7 @@ capture_http() {
 		return 1
 	fi
 	mv "$tmp_pcap" "$out"
+	chown --reference="$OUT" "$out"
 	kp_cleanup
 	echo "wrote $out ($(stat -c %s "$out") bytes)"
 }

@@ -213,4 +213,5 @@ tshark -r "$T/cap.pcap" -Y 'irc.request.command == "PRIVMSG"' 2>/dev/null | grep
 	{ echo "no PRIVMSG seen in the IRC capture" >&2; exit 1; }
 
 mv "$T/cap.pcap" "$OUT/irc-ngircd.pcap"
+chown --reference="$OUT" "$OUT/irc-ngircd.pcap"
 echo "wrote $OUT/irc-ngircd.pcap ($(stat -c %s "$OUT/irc-ngircd.pcap") bytes)"

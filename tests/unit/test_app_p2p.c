@@ -97,11 +97,33 @@ static const char *corpus_root(void)
 {
 	static const char *const cands[] = {"/work/shared/corpus", "../shared/corpus",
 					    "../../shared/corpus"};
+	const char *env = getenv("KP_CORPUS"); /* set by tests/meson.build */
 	struct stat sb;
 
+	if (env && stat(env, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return env;
 	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
 		if (stat(cands[i], &sb) == 0 && S_ISDIR(sb.st_mode))
 			return cands[i];
+	return NULL;
+}
+
+/* The project's own captures: $KP_SRC/tests/captures/pcap, or relative to the cwd. */
+static const char *own_capture_dir(void)
+{
+	static char buf[512];
+	const char *src = getenv("KP_SRC");
+	struct stat sb;
+
+	if (src) {
+		snprintf(buf, sizeof(buf), "%s/tests/captures/pcap", src);
+		if (stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode))
+			return buf;
+	}
+	if (stat("tests/captures/pcap", &sb) == 0 && S_ISDIR(sb.st_mode))
+		return "tests/captures/pcap";
+	if (stat("../tests/captures/pcap", &sb) == 0 && S_ISDIR(sb.st_mode))
+		return "../tests/captures/pcap";
 	return NULL;
 }
 
@@ -1352,15 +1374,17 @@ KP_TEST(pcap_edonkey)
 /* The project's own aMule capture (tests/captures/make-edonkey.sh), when present. */
 KP_TEST(pcap_edonkey_amule)
 {
-	static const char *const cands[] = {"tests/captures/pcap/edonkey-amule.pcap",
-					    "../tests/captures/pcap/edonkey-amule.pcap",
-					    "/work/main/tests/captures/pcap/edonkey-amule.pcap"};
 	struct tcap *tc = calloc(1, sizeof(*tc));
 	bool ok = false;
 	unsigned tcp = 0, udp = 0;
 
-	for (size_t i = 0; i < 3 && !ok; i++)
-		ok = tcap_load(tc, cands[i]);
+	const char *dir = own_capture_dir();
+	char path[512];
+
+	if (dir) {
+		snprintf(path, sizeof(path), "%s/edonkey-amule.pcap", dir);
+		ok = tcap_load(tc, path);
+	}
 	if (!ok) {
 		printf("  skip: tests/captures/pcap/edonkey-amule.pcap absent\n");
 		free(tc);
@@ -1394,15 +1418,17 @@ KP_TEST(pcap_edonkey_amule)
 /* The project's own ADC capture (tests/captures/make-dc.sh: uhub + two ncdc), when present. */
 KP_TEST(pcap_directconnect_uhub)
 {
-	static const char *const cands[] = {"tests/captures/pcap/dc-uhub.pcap",
-					    "../tests/captures/pcap/dc-uhub.pcap",
-					    "/work/main/tests/captures/pcap/dc-uhub.pcap"};
 	struct tcap *tc = calloc(1, sizeof(*tc));
 	bool ok = false, hub_seen = false;
 	unsigned tcp = 0, udp = 0;
 
-	for (size_t i = 0; i < 3 && !ok; i++)
-		ok = tcap_load(tc, cands[i]);
+	const char *dir = own_capture_dir();
+	char path[512];
+
+	if (dir) {
+		snprintf(path, sizeof(path), "%s/dc-uhub.pcap", dir);
+		ok = tcap_load(tc, path);
+	}
 	if (!ok) {
 		printf("  skip: tests/captures/pcap/dc-uhub.pcap absent\n");
 		free(tc);
@@ -1442,19 +1468,26 @@ KP_TEST(pcap_directconnect_uhub)
 KP_TEST(pcap_others_match_nothing)
 {
 	const char *root = corpus_root();
-	static const char *const sub[] = {"ndpi/pcap", "suricata-verify/pcap"};
+	/* Corpus captures, then the project's own (tests/captures/pcap: BitTorrent, HTTP, FTP,
+	 * IRC ...), from the source root or the build directory. */
+	static const char *const sub[] = {"ndpi/pcap", "suricata-verify/pcap", NULL};
 	unsigned files = 0, flows = 0, bad = 0;
 
 	if (!root) {
 		printf("  skip: /work/shared/corpus absent\n");
 		return;
 	}
-	for (size_t s = 0; s < 2; s++) {
+	for (size_t s = 0; s < 3; s++) {
 		char dir[512];
 		DIR *d;
 		struct dirent *e;
 
-		snprintf(dir, sizeof(dir), "%s/%s", root, sub[s]);
+		if (s < 2)
+			snprintf(dir, sizeof(dir), "%s/%s", root, sub[s]);
+		else if (s == 2 && own_capture_dir())
+			snprintf(dir, sizeof(dir), "%s", own_capture_dir());
+		else
+			continue;
 		d = opendir(dir);
 		if (!d)
 			continue;
@@ -1463,7 +1496,8 @@ KP_TEST(pcap_others_match_nothing)
 			struct tcap *tc;
 
 			if (e->d_name[0] == '.' || !strncmp(e->d_name, "edonkey", 7) ||
-			    !strncmp(e->d_name, "gnutella", 8))
+			    !strncmp(e->d_name, "gnutella", 8) || !strncmp(e->d_name, "dc-", 3) ||
+			    !strstr(e->d_name, ".pcap"))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			tc = calloc(1, sizeof(*tc));

@@ -245,6 +245,66 @@ KP_TEST(posix_translation_semantics)
 	free(dir);
 }
 
+/*
+ * A pattern Hyperscan rejects is matched by PCRE2 instead, keeping its index; one
+ * that no engine accepts is reported with FILE:LINE and skipped, and the
+ * indexes after it move down.
+ */
+KP_TEST(engine_fallback_and_compile_failure)
+{
+	char *dir = mk_tmpdir();
+	char big[2048], want[600];
+	size_t k = 0;
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	write_file(dir, "a.pat", "aa\nstart\n");
+	write_file(dir, "b.pat", "# 1\n# 2\ntoolarge\n((ab{1000}){1000}){1000}\n"); /* nobody */
+	write_file(dir, "c.pat", "fallback\n(a.{20}){50}\n"); /* Hyperscan: too large */
+	write_file(dir, "d.pat", "dd\nstart|end\n");
+	for (int r = 0; r < 50; r++) {
+		big[k++] = 'a';
+		for (int j = 0; j < 20; j++)
+			big[k++] = (char)('0' + j % 10);
+	}
+	big[k] = 0;
+	for (size_t e = 0; e < N_ENGINES; e++) {
+		char *log = NULL;
+		int rc;
+		struct kp_sigset *set = load_log(dir, engines[e], &log, &rc);
+		char buf[2100];
+
+		CHECK_EQ(rc, 0);
+		if (!set) {
+			free(log);
+			continue;
+		}
+		CHECK_EQ(kp_sigset_count(set), 3);
+		CHECK_EQ(kp_sigset_stats(set)->skipped_compile, 1);
+		snprintf(want, sizeof(want), "%s/b.pat:4: error: pcre2:", dir);
+		CHECK(strstr(log, want) != NULL);
+		CHECK_STR(kp_sigset_name(set, 1), "fallback");
+		CHECK_EQ(kp_sigset_sig_engine(set, 1), KP_SIG_PCRE2);
+		if (engines[e] == KP_SIG_HYPERSCAN) {
+			snprintf(want, sizeof(want), "%s/c.pat:2: note: hyperscan:", dir);
+			CHECK(strstr(log, want) != NULL);
+			CHECK_EQ(kp_sigset_stats(set)->hs_patterns, 2);
+			CHECK_EQ(kp_sigset_sig_engine(set, 2), KP_SIG_HYPERSCAN);
+		}
+		CHECK_EQ(match_str(set, big), 1);
+		snprintf(buf, sizeof(buf), "%s end", big);
+		CHECK_EQ(match_str(set, buf), 1); /* PCRE2 index 1 beats Hyperscan index 2 */
+		snprintf(buf, sizeof(buf), "start %s", big);
+		CHECK_EQ(match_str(set, buf), 0);
+		CHECK_EQ(match_str(set, "the end"), 2);
+		kp_sigset_free(set);
+		free(log);
+	}
+	rm_tree(dir);
+	free(dir);
+}
+
 /* KP_SIG_ORDER_ATTRIBUTES: overmatch last, subset first, then quality, then path. */
 KP_TEST(attribute_order)
 {

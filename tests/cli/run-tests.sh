@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Command-line behaviour a user relies on: help and version, exit status and a
+# one-line reason on every error, truncated and corrupt captures (what was read
+# is kept, the error names the file and the byte offset), capture format judged
+# by content, config errors with FILE:LINE, events on stdout with -l -, several
+# captures in one run, and the same output for the same input.
+# Usage: run-tests.sh KP2PADM_BINARY
+set -u
+bin=$(readlink -f "${1:?usage: run-tests.sh KP2PADM_BINARY}")
+here=$(cd "$(dirname "$0")/.." && pwd)
+pcap=$here/captures/pcap/http-nginx.pcap
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+check() { # NAME CONDITION-EXIT-CODE
+	if [ "$2" = 0 ]; then
+		echo "ok   $1"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $1"
+		fail=$((fail + 1))
+	fi
+}
+
+"$bin" --help >"$tmp/o" 2>&1
+check "help exits 0 and shows -r" $([ $? = 0 ] && grep -q -- "-r, --read" "$tmp/o"; echo $?)
+"$bin" --version >"$tmp/o" 2>&1
+check "version" $(grep -qE '^kp2padm [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/o"; echo $?)
+"$bin" --help-config >"$tmp/o" 2>&1
+check "help-config lists keys" $(grep -q "classify.packets" "$tmp/o"; echo $?)
+
+"$bin" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "no capture: exit 1, one line" $([ $rc = 1 ] && [ "$(wc -l <"$tmp/e")" = 1 ]; echo $?)
+"$bin" -r /nonexistent.pcap -l "$tmp/ev" >"$tmp/o" 2>"$tmp/e"
+rc=$?
+check "missing capture named in the error" $([ $rc = 1 ] && grep -q "/nonexistent.pcap" "$tmp/e"; echo $?)
+"$bin" --bogus 2>"$tmp/e"
+check "bad option: exit 1" $([ $? = 1 ]; echo $?)
+
+# truncated in the middle of a packet: flows read before stay, error names file and offset
+size=$(stat -c %s "$pcap")
+head -c $((size * 2 / 3)) "$pcap" >"$tmp/trunc.pcap"
+"$bin" -q -r "$tmp/trunc.pcap" -l "$tmp/ev" 2>"$tmp/e"
+rc=$?
+check "truncated capture: exit 1" $([ $rc = 1 ]; echo $?)
+check "truncated capture: error names file and byte offset" \
+	$(grep -q "trunc.pcap: .*byte offset [0-9]" "$tmp/e" && [ "$(wc -l <"$tmp/e")" = 1 ]; echo $?)
+check "truncated capture: flows before the damage are reported" $([ -s "$tmp/ev" ]; echo $?)
+
+# garbage that is not a capture at all
+head -c 4096 /dev/urandom >"$tmp/garbage.pcap"
+"$bin" -q -r "$tmp/garbage.pcap" -l "$tmp/ev" 2>"$tmp/e"
+check "garbage file: exit 1 with reason" $([ $? = 1 ] && grep -q garbage.pcap "$tmp/e"; echo $?)
+
+# format by content: the same capture under a misleading name
+cp "$pcap" "$tmp/capture.txt"
+"$bin" -q -r "$tmp/capture.txt" -l "$tmp/a.json" && "$bin" -q -r "$pcap" -l "$tmp/b.json"
+check "format judged by content, not name" $(cmp -s "$tmp/a.json" "$tmp/b.json" && [ -s "$tmp/a.json" ]; echo $?)
+
+# pcapng gives the same flows as pcap
+if command -v editcap >/dev/null; then
+	editcap -F pcapng "$pcap" "$tmp/c.pcapng" && "$bin" -q -r "$tmp/c.pcapng" -l "$tmp/c.json"
+	check "pcapng equals pcap" $(cmp -s "$tmp/b.json" "$tmp/c.json"; echo $?)
+fi
+
+# same input, same output
+"$bin" -q -r "$pcap" -l "$tmp/b2.json"
+check "deterministic output" $(cmp -s "$tmp/b.json" "$tmp/b2.json"; echo $?)
+
+# config errors name FILE:LINE and stop the run
+printf 'classify.packets = 8\nstream.depth = lots\n' >"$tmp/bad.conf"
+"$bin" -q -c "$tmp/bad.conf" -r "$pcap" -l "$tmp/ev" 2>"$tmp/e"
+check "bad config: exit 1 with FILE:LINE" $([ $? = 1 ] && grep -q "bad.conf:2:" "$tmp/e"; echo $?)
+
+# events on stdout: JSON lines only (the summary goes to stderr)
+"$bin" -r "$pcap" -l - >"$tmp/o" 2>"$tmp/e"
+check "-l - gives JSON lines on stdout" \
+	$(python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/o" && [ -s "$tmp/o" ]; echo $?)
+check "summary on stderr names the events' destination" $(grep -q "standard output" "$tmp/e" && grep -q "^http " "$tmp/e"; echo $?)
+
+# several captures in one run: events of both
+"$bin" -q -r "$pcap" -r "$here/captures/pcap/ftp-vsftpd.pcap" -l "$tmp/two.json"
+check "two captures in one run" $(grep -q '"app_proto":"http"' "$tmp/two.json" && grep -q '"app_proto":"ftp"' "$tmp/two.json"; echo $?)
+
+# an unwritable events file is an error before any work
+"$bin" -q -r "$pcap" -l /nonexistent-dir/ev.json 2>"$tmp/e"
+check "unwritable events file: exit 1" $([ $? = 1 ] && grep -q "/nonexistent-dir/ev.json" "$tmp/e"; echo $?)
+
+# default events file in the current directory
+(cd "$tmp" && "$bin" -q -r "$pcap")
+check "default events file kp2padm-events.json" $([ -s "$tmp/kp2padm-events.json" ]; echo $?)
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
