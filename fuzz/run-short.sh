@@ -92,7 +92,7 @@ run_one() {
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ART/$t-" \
 		"$work" ${seeds:+"$seeds"} >"$log" 2>&1
 	rc=$?
-	line=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -1)
+	line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
 	if [ $rc -eq 0 ]; then
 		status=ok
 	else

@@ -131,8 +131,10 @@ void kp_expect_add(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint
 /*
  * Peer cache: remember that addr:port spoke `app` (BitTorrent peers, also from
  * tracker answers); kp_peer_seen() asks. Entries live for peer_cache.ttl seconds.
+ * Every note of addr:port also notes addr with port 0, so that asking for port 0
+ * means "this host spoke `app` recently, on any port".
  */
-void kp_peer_note(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
+void kp_peer_note(const struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
 		  unsigned app);
 bool kp_peer_seen(const struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
 		  unsigned app);

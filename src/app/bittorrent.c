@@ -25,6 +25,12 @@
  *   a tracker request and an answer of the same action carrying its transaction id.
  *   Every first datagram of the flow must be one of these kinds, or the flow is
  *   excluded.
+ *
+ * On a match the peer cache learns BitTorrent endpoints: the server addr:port (TCP,
+ * tracker), both ends (uTP, DHT), the LSD sender with its announced port; the parser
+ * adds the peers of tracker announce answers and of DHT get_peers answers ("values").
+ * The parser keeps info_hash (handshake > tracker announce / LSD > DHT get_peers
+ * target, which libtorrent may obfuscate), the peer_id of each side, and the transport.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -244,8 +250,7 @@ static bool benc_dict_next(const struct benc_val *d, size_t *pos, struct benc_va
 	key->p = d->p + off;
 	key->len = end;
 	off += end;
-	if (off >= d->len ||
-	    kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
+	if (off >= d->len || kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
 		return false;
 	val->p = d->p + off;
 	val->len = end;
@@ -617,7 +622,7 @@ static void note_peer(const struct kp_app_ctx *ctx, const uint8_t *addr, uint16_
 {
 	if (!addr || !port || (ctx->family != AF_INET && ctx->family != AF_INET6))
 		return;
-	kp_peer_note((struct kp_app_ctx *)ctx, ctx->family, addr, port, KP_APP_BITTORRENT);
+	kp_peer_note(ctx, ctx->family, addr, port, KP_APP_BITTORRENT);
 }
 
 static enum kp_probe_result match(struct kp_match *m)

@@ -50,8 +50,10 @@
  * then speaks again (eDonkey/eMule obfuscation with its DH exchange, obfs4-like
  * pluggable transports, Shadowsocks-like proxies whose first flights land there).
  * That is why the label carries KP_CONF_LOW, raised to KP_CONF_MEDIUM only when the
- * peer cache says that the server addr:port, or the client address (any port: the
- * lookup is made with port 0), spoke BitTorrent recently.
+ * peer cache says that the server addr:port spoke BitTorrent recently (noted from a
+ * plaintext handshake, uTP, DHT, LSD, a tracker answer or a DHT get_peers answer), or
+ * the client address did: that lookup is made with port 0 and hits only entries
+ * noted with port 0 (the cache keys on addr:port exactly).
  */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -79,7 +81,8 @@ static bool has_magic(const uint8_t *p, size_t len)
 
 	if (len >= 3 && p[0] >= 0x14 && p[0] <= 0x17 && p[1] == 0x03 && p[2] <= 0x04)
 		return true; /* TLS record */
-	if (len >= 4 && (p[0] & 0x80) && p[2] == 0x01 && (p[3] == 0x00 || p[3] == 0x02 || p[3] == 0x03))
+	if (len >= 4 && (p[0] & 0x80) && p[2] == 0x01 &&
+	    (p[3] == 0x00 || p[3] == 0x02 || p[3] == 0x03))
 		return true; /* SSLv2 client hello */
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
 		if (kp_starts(p, len, text[i]))
@@ -244,7 +247,14 @@ static enum kp_probe_result mse_probe(const struct kp_app_ctx *ctx, struct kp_ma
 	return KP_PROBE_MATCH;
 }
 
-/* Nothing is learned beyond the label: the object only says how it was recognised. */
+/*
+ * Nothing is learned beyond the label, but the event must say how it was recognised:
+ * the engine writes a module's object only for flows that have module state.
+ */
+struct bt_mse_state {
+	uint8_t unused;
+};
+
 static void mse_json(const void *state, const struct kp_flow *f, struct kp_json *j)
 {
 	(void)state;
@@ -260,7 +270,7 @@ const struct kp_app_module kp_mod_bt_mse = {
 	.l4 = KP_L4_TCP,
 	.port_hints = {0},
 	.probe = mse_probe,
-	.state_size = 0,
+	.state_size = sizeof(struct bt_mse_state),
 	.parse = NULL,
 	.free_state = NULL,
 	.json = mse_json,

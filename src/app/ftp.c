@@ -2,9 +2,10 @@
 /*
  * FTP control connections. The probe wants the server's "220"/"220-" greeting
  * plus FTP-specific evidence, because SMTP greets with 220 too: the client's
- * first command is an FTP command (USER, AUTH, FEAT, SYST, OPTS, PASV, ...),
- * or the greeting says "FTP" and not "SMTP". A client that answers with
- * EHLO/HELO excludes the flow.
+ * first command is an FTP command (USER, AUTH, FEAT, SYST, OPTS, PASV, ...)
+ * (high confidence), or the greeting says "FTP" and not "SMTP" (medium, used
+ * only when the client stays silent past the server's second packet). A client
+ * that answers with EHLO/HELO excludes the flow.
  *
  * The parser follows the whole control connection (it is small): it counts
  * commands, keeps the user name (never the password) and the last few
@@ -26,7 +27,7 @@
 #define FTP_PROBE_LINE_MAX 256
 
 static const char *const ftp_commands[] = {
-	"USER", "AUTH", "FEAT", "SYST", "OPTS", "PASS", "PASV", "EPSV", "PWD",	"XPWD", "CWD",
+	"USER", "AUTH", "FEAT", "SYST", "OPTS", "PASS", "PASV", "EPSV", "PWD", "XPWD", "CWD",
 	"TYPE", "LIST", "NLST", "RETR", "STOR", "CLNT", "PBSZ", "PROT", "PORT", "EPRT", "SIZE",
 	"MDTM", "MLSD", "MLST", "SITE", "ACCT", "CDUP", "STOU", "APPE", NULL,
 };
@@ -75,6 +76,13 @@ static enum kp_probe_result ftp_probe(const struct kp_app_ctx *ctx, struct kp_ma
 			return KP_PROBE_EXCLUDE;
 		}
 	}
+	/*
+	 * A greeting that names FTP is enough once the server has sent a second
+	 * packet or the client has begun a line; until then wait for the client's
+	 * first command, which confirms FTP with more certainty.
+	 */
+	if (greet_ftp && !cmd_ftp && cl == 0 && ctx->npkts[1] < 2)
+		return KP_PROBE_NEED_MORE;
 	if (sl >= 4 && (cmd_ftp || greet_ftp)) {
 		m->app = KP_APP_FTP;
 		m->confidence = cmd_ftp ? KP_CONF_HIGH : KP_CONF_MEDIUM;
@@ -253,7 +261,8 @@ static uint32_t ftp_client_line(void *arg, const uint8_t *l, size_t n)
 		if (kp_ftp_parse_eprt(l + a, n - a, &fam, addr, &port))
 			ftp_expect(p, fam, addr, port);
 	} else if (kp_starts_ci(l, n, "AUTH")) {
-		st->auth_tls = kp_starts_ci(l + a, n - a, "TLS") || kp_starts_ci(l + a, n - a, "SSL");
+		st->auth_tls = kp_starts_ci(l + a, n - a, "TLS") ||
+			       kp_starts_ci(l + a, n - a, "SSL");
 	}
 	return 0;
 }
@@ -273,7 +282,8 @@ static uint32_t ftp_server_line(void *arg, const uint8_t *l, size_t n)
 			ftp_expect(p, AF_INET, addr, port);
 			/* A server behind NAT announces its private address: also expect
 			 * the connection at the address the control connection used. */
-			if (ctx->family == AF_INET && ctx->saddr && memcmp(ctx->saddr, addr, 4) != 0)
+			if (ctx->family == AF_INET && ctx->saddr &&
+			    memcmp(ctx->saddr, addr, 4) != 0)
 				ftp_expect(p, AF_INET, ctx->saddr, port);
 		}
 	} else if (kp_starts(l, n, "229")) {

@@ -31,7 +31,7 @@ enum { SIDE_MORE = 0, SIDE_REQ, SIDE_RESP, SIDE_NO };
 struct http_state {
 	struct kp_linebuf lb[2];
 	uint8_t phase[2];
-	uint8_t app;		/* label this parser refined to (0: none yet) */
+	uint8_t app; /* label this parser refined to (0: none yet) */
 	bool have_ih;
 	bool chunked;
 	uint16_t status;
@@ -46,9 +46,9 @@ struct http_state {
 };
 
 static const char *const http_methods[] = {
-	"GET",	"POST",	    "HEAD",	 "PUT",	  "DELETE", "OPTIONS", "CONNECT", "TRACE",
-	"PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",   "MOVE",	  "LOCK",    "UNLOCK",
-	"SEARCH", "REPORT",  NULL,
+	"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH",
+	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "REPORT",
+	NULL,
 };
 
 /* Length of the known method s starts with (followed by SP); 0: none; -1: a prefix of one. */
@@ -216,7 +216,7 @@ static unsigned http_target_signal(const uint8_t *m, size_t mlen, const uint8_t 
 	if (get && http_query_param(t, n, "info_hash") >= 0)
 		return KP_APP_BITTORRENT; /* tracker announce/scrape or web seed */
 	if (kp_starts_ci(t, n, "/uri-res/N2R?urn:") || kp_starts(t, n, "/gnutella/"))
-		return KP_APP_GNUTELLA; /* download by URN; THEX/tiger tree: /gnutella/thex/v1?urn: */
+		return KP_APP_GNUTELLA; /* by URN; THEX tree: /gnutella/thex/v1?urn: */
 	if (kp_starts(t, n, "/get/")) {
 		for (i = 5; i < n && t[i] >= '0' && t[i] <= '9'; i++)
 			;
@@ -385,11 +385,15 @@ static uint32_t http_req_cb(void *arg, const uint8_t *l, size_t n)
 
 		/* hostname without the port: "example.org:8080", "[2001:db8::1]:80" */
 		http_copy_value(st->host, sizeof(st->host), l, n, 5);
-		if (st->host[0] == '[')
-			cut = strchr(st->host, ']') ? strchr(st->host, ']') + 1 : NULL;
-		else
-			cut = strchr(st->host, ':') == strrchr(st->host, ':') ? strchr(st->host, ':')
-									       : NULL;
+		if (st->host[0] == '[') {
+			cut = strchr(st->host, ']');
+			if (cut)
+				cut++;
+		} else {
+			cut = strchr(st->host, ':');
+			if (cut && cut != strrchr(st->host, ':'))
+				cut = NULL; /* a bare IPv6 address */
+		}
 		if (cut)
 			*cut = '\0';
 	} else if (kp_starts_ci(l, n, "User-Agent:")) {

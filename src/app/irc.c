@@ -111,24 +111,32 @@ static bool irc_server_line(const uint8_t *l, size_t n)
 	return false;
 }
 
-static int irc_probe_client(const uint8_t *b, size_t n)
+/* The client's first lines; *nreg counts the registration commands among them. */
+static int irc_probe_client(const uint8_t *b, size_t n, unsigned *nreg)
 {
 	size_t off = 0;
 
+	*nreg = 0;
 	for (int i = 0; i < IRC_PROBE_LINES && off < n; i++) {
 		long ll = kp_line_len(b + off, n - off);
 		int r;
 
-		if (ll < 0)
-			return n - off > KP_LINE_MAX ? IRC_NO : IRC_MORE;
+		if (ll < 0) {
+			if (n - off > KP_LINE_MAX)
+				return *nreg ? IRC_YES : IRC_NO;
+			break;
+		}
 		r = irc_client_line(b + off, (size_t)ll);
-		if (r < 0)
-			return IRC_NO;
+		if (r < 0) {
+			if (*nreg == 0)
+				return IRC_NO;
+			break; /* registered, then something else (MODE, JOIN ...) */
+		}
 		if (r > 0)
-			return IRC_YES;
+			(*nreg)++;
 		off += kp_line_next(b + off, n - off);
 	}
-	return IRC_MORE;
+	return *nreg ? IRC_YES : IRC_MORE;
 }
 
 static int irc_probe_server(const uint8_t *b, size_t n)
@@ -148,19 +156,28 @@ static int irc_probe_server(const uint8_t *b, size_t n)
 
 static enum kp_probe_result irc_probe(const struct kp_app_ctx *ctx, struct kp_match *m)
 {
+	unsigned nreg;
 	int c, s;
 
 	if (ctx->l4 != IPPROTO_TCP)
 		return KP_PROBE_EXCLUDE;
-	c = irc_probe_client(ctx->buf[0], ctx->buf_len[0]);
+	c = irc_probe_client(ctx->buf[0], ctx->buf_len[0], &nreg);
 	s = irc_probe_server(ctx->buf[1], ctx->buf_len[1]);
 	if (c == IRC_NO || s == IRC_NO)
 		return KP_PROBE_EXCLUDE;
-	if (c == IRC_YES || s == IRC_YES) {
-		m->app = KP_APP_IRC;
-		m->confidence = c == IRC_YES && s == IRC_YES ? KP_CONF_HIGH : KP_CONF_MEDIUM;
+	m->app = KP_APP_IRC;
+	if (c == IRC_YES && (s == IRC_YES || nreg >= 2)) {
+		/* both sides, or a whole registration (NICK + USER) */
+		m->confidence = KP_CONF_HIGH;
 		return KP_PROBE_MATCH;
 	}
+	/* One side's single clue: wait for one more packet before settling for medium. */
+	if ((c == IRC_YES && (ctx->buf_len[1] || ctx->npkts[0] >= 2)) ||
+	    (s == IRC_YES && (ctx->buf_len[0] || ctx->npkts[1] >= 2))) {
+		m->confidence = KP_CONF_MEDIUM;
+		return KP_PROBE_MATCH;
+	}
+	m->app = 0;
 	return KP_PROBE_NEED_MORE;
 }
 

@@ -7,6 +7,8 @@
  *     the greeting says "SMTP"/"ESMTP" (medium). FTP also greets with 220: a
  *     greeting that says FTP and not SMTP, or a first client command that is
  *     not EHLO/HELO, excludes SMTP.
+ * A greeting alone (medium) is used only when the client stays silent past the
+ * server's second packet: the client's first command is waited for.
  *   - POP3 "+OK ...": the client sends USER/CAPA/APOP/AUTH/STLS/... (high), or
  *     the greeting names POP (medium).
  *   - IMAP "* OK ..." / "* PREAUTH ...": the client sends a tagged command
@@ -45,10 +47,10 @@ struct mail_state {
 
 static const char *const smtp_cmds[] = {"EHLO", "HELO", "LHLO", NULL};
 static const char *const pop3_cmds[] = {"USER", "CAPA", "APOP", "AUTH", "STLS", "PASS", "STAT",
-					"LIST", "UIDL", "RETR", "TOP",	"QUIT", NULL};
+					"LIST", "UIDL", "RETR", "TOP", "QUIT", NULL};
 static const char *const imap_cmds[] = {
-	"CAPABILITY", "LOGIN",	"STARTTLS", "AUTHENTICATE", "ID",     "NOOP",	"SELECT",
-	"EXAMINE",    "LIST",	"LSUB",	    "LOGOUT",	    "STATUS", "ENABLE", NULL,
+	"CAPABILITY", "LOGIN", "STARTTLS", "AUTHENTICATE", "ID", "NOOP", "SELECT",
+	"EXAMINE", "LIST", "LSUB", "LOGOUT", "STATUS", "ENABLE", NULL,
 };
 
 static bool mail_tok_in(const uint8_t *l, size_t n, const char *const *list)
@@ -92,7 +94,7 @@ static enum kp_probe_result mail_probe(const struct kp_app_ctx *ctx, struct kp_m
 {
 	const uint8_t *s = ctx->buf[1], *c = ctx->buf[0];
 	size_t sl = ctx->buf_len[1], cl = ctx->buf_len[0], gl;
-	bool p1 = false, p2 = false, p3 = false, p4 = false, cmd_line = false;
+	bool p1 = false, p2 = false, p3 = false, p4 = false, cmd_line = false, hint;
 	long ll;
 	int proto;
 
@@ -138,18 +140,21 @@ static enum kp_probe_result mail_probe(const struct kp_app_ctx *ctx, struct kp_m
 		m->confidence = KP_CONF_HIGH;
 		return KP_PROBE_MATCH;
 	}
+	/*
+	 * A greeting that names the protocol is enough once the server has sent a
+	 * second packet or the client has begun a line; until then wait for the
+	 * client's first command, which confirms it with more certainty.
+	 */
 	m->confidence = KP_CONF_MEDIUM;
 	if (proto == MAIL_SMTP) {
-		if (kp_find_ci(s, gl, "SMTP"))
-			return KP_PROBE_MATCH;
-		if (kp_find_ci(s, gl, "FTP"))
+		hint = kp_find_ci(s, gl, "SMTP") != NULL;
+		if (!hint && kp_find_ci(s, gl, "FTP"))
 			return KP_PROBE_EXCLUDE;
-	} else if (proto == MAIL_POP3) {
-		if (kp_find_ci(s, gl, "POP"))
-			return KP_PROBE_MATCH;
-	} else if (kp_find_ci(s, gl, "IMAP")) {
-		return KP_PROBE_MATCH;
+	} else {
+		hint = kp_find_ci(s, gl, proto == MAIL_POP3 ? "POP" : "IMAP") != NULL;
 	}
+	if (hint && (cl > 0 || ctx->npkts[1] >= 2))
+		return KP_PROBE_MATCH;
 	m->app = 0;
 	m->confidence = 0;
 	return KP_PROBE_NEED_MORE;
@@ -223,7 +228,8 @@ static uint32_t mail_line(void *arg, const uint8_t *l, size_t n)
 			} else {
 				/* "tag OK Begin TLS negotiation" (not an untagged "* OK") */
 				a = kp_skip_sp(l, n, kp_tok_len(l, n));
-				ok = n > 0 && l[0] != '*' && a < n && kp_starts_ci(l + a, n - a, "OK");
+				ok = n > 0 && l[0] != '*' && a < n &&
+				     kp_starts_ci(l + a, n - a, "OK");
 			}
 			if (ok) {
 				st->done = true; /* STARTTLS accepted: the rest is TLS */

@@ -140,7 +140,7 @@ static void ext_supported_versions(struct kp_cur *c, struct kp_tls_hello *h)
 }
 
 /* Walks the extension block; false when it is malformed. Stops quietly at a cut. */
-static bool parse_extensions(struct kp_cur *c, struct kp_tls_hello *h)
+static bool parse_extensions(struct kp_cur *c, struct kp_tls_hello *h, bool cut)
 {
 	uint16_t total;
 	size_t avail;
@@ -154,8 +154,8 @@ static bool parse_extensions(struct kp_cur *c, struct kp_tls_hello *h)
 	avail = kp_cur_left(c);
 	e = kp_cur_make(kp_cur_ptr(c), avail < total ? avail : total);
 	c->off += e.len;
-	if (avail > total)
-		return false; /* bytes after the extensions inside the message */
+	if (avail > total || (avail < total && !cut))
+		return false; /* the block and the message disagree on where it ends */
 	for (unsigned count = 0; kp_cur_left(&e) > 0 && count < 512; count++) {
 		uint16_t type = kp_cur_be16(&e);
 		uint16_t n = kp_cur_be16(&e);
@@ -229,7 +229,7 @@ enum kp_tls_hello_res kp_tls_hello_parse(const uint8_t *p, size_t len, uint8_t w
 	if (c.err)
 		return cut ? KP_TLS_HELLO_SHORT : KP_TLS_HELLO_BAD;
 	h->fixed_ok = true;
-	if (!parse_extensions(&c, h))
+	if (!parse_extensions(&c, h, cut))
 		return KP_TLS_HELLO_BAD;
 	if (cut)
 		return KP_TLS_HELLO_SHORT;

@@ -6,8 +6,9 @@
  * http://etherx.jabber.org/streams stream namespace); the server answers with
  * its own stream header. The probe matches such a header in either direction
  * (high confidence), and also a capture that starts mid-stream when a stanza
- * (<iq, <presence, <message) carries a jabber namespace (medium) or both sides
- * exchange stanzas (low). Legacy XMPP over TLS (port 5223) is the tls module's.
+ * (<iq, <presence, <message) carries a jabber namespace or the stream's closing
+ * tag </stream:stream> comes first (medium), or both sides exchange stanzas
+ * (low). Legacy XMPP over TLS (port 5223) is the tls module's.
  * The parser reads the "to" domain of the client's stream header.
  */
 #include "app/app.h"
@@ -90,6 +91,11 @@ static int xmpp_side(const uint8_t *b, size_t n)
 	}
 	if (part)
 		return XS_MORE;
+	/* A capture that starts as the stream closes: the tag is XMPP's own. */
+	if (xmpp_lit(b, n, i, "</stream:stream>", &part))
+		return XS_STANZA_NS;
+	if (part)
+		return XS_MORE;
 	for (unsigned k = 0; stanzas[k]; k++) {
 		if (xmpp_lit(b, n, i, stanzas[k], &part)) {
 			e = xmpp_tag_end(b, n, i);
@@ -161,7 +167,8 @@ static void xmpp_to(struct xmpp_state *st)
 			return;
 		end = memchr(b + i + 5, q, e - (i + 5));
 		if (end)
-			kp_copy_field(st->to, sizeof(st->to), b + i + 5, (size_t)(end - (b + i + 5)));
+			kp_copy_field(st->to, sizeof(st->to), b + i + 5,
+				      (size_t)(end - (b + i + 5)));
 		return;
 	}
 }

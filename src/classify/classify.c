@@ -311,12 +311,15 @@ void kp_expect_add(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint
 			    ctx->ts_us);
 }
 
-void kp_peer_note(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
+void kp_peer_note(const struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,
 		  unsigned app)
 {
 	if (!ctx->eng)
 		return;
 	kp_peer_cache_note(&ctx->eng->cls.peers, family, addr, port, app, ctx->ts_us);
+	/* port 0: "this host spoke the protocol recently", whatever its port */
+	if (port)
+		kp_peer_cache_note(&ctx->eng->cls.peers, family, addr, 0, app, ctx->ts_us);
 }
 
 bool kp_peer_seen(const struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,

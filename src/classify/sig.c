@@ -830,8 +830,14 @@ static enum pat_result parse_pat(const char *path, const char *text, size_t len,
 
 			while (w < n && !is_space_ascii((uint8_t)l[w]))
 				w++;
-			if (w >= SIG_MAX_NAME || memchr(l, '\0', w)) {
-				logf_(log, path, line, "error", "bad protocol name line");
+			bool ok = w < SIG_MAX_NAME;
+
+			for (size_t k = 0; ok && k < w; k++)
+				ok = (uint8_t)l[k] > 0x20 && (uint8_t)l[k] < 0x7f;
+			if (!ok) {
+				logf_(log, path, line, "error",
+				      "bad protocol name (printable ASCII, at most %d bytes)",
+				      SIG_MAX_NAME - 1);
 				return PAT_BAD;
 			}
 			s->name = dup_n(l, w);
@@ -1015,12 +1021,11 @@ static uint32_t pcre_opts(unsigned flags)
 	return o;
 }
 
-/* Compiles s->regex with PCRE2 (+JIT). Returns false with msg filled on failure. */
-static bool pcre_compile_sig(struct sig *s, char *msg, size_t msz, size_t *mem)
+/* Compiles s->regex with PCRE2 (no JIT yet). Returns false with msg filled on failure. */
+static bool pcre_compile_sig(struct sig *s, char *msg, size_t msz)
 {
 	int ec;
 	PCRE2_SIZE eo;
-	size_t sz = 0;
 
 	s->code = pcre2_compile((PCRE2_SPTR)s->regex, strlen(s->regex), pcre_opts(s->flags), &ec,
 				&eo, NULL);
@@ -1028,16 +1033,10 @@ static bool pcre_compile_sig(struct sig *s, char *msg, size_t msz, size_t *mem)
 		PCRE2_UCHAR b[160];
 
 		pcre2_get_error_message(ec, b, sizeof(b));
-		snprintf(msg, msz, "pcre2: %s at offset %zu of \"%s\"", (char *)b, (size_t)eo,
+		snprintf(msg, msz, "pcre2: %s at offset %zu of \"%.200s\"", (char *)b, (size_t)eo,
 			 s->regex);
 		return false;
 	}
-	pcre2_jit_compile(s->code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
-	if (pcre2_pattern_info(s->code, PCRE2_INFO_SIZE, &sz) == 0)
-		*mem += sz;
-	sz = 0;
-	if (pcre2_pattern_info(s->code, PCRE2_INFO_JITSIZE, &sz) == 0)
-		*mem += sz;
 	return true;
 }
 
@@ -1195,13 +1194,17 @@ int kp_sigset_load(const char *dir, enum kp_sig_engine eng, struct kp_sigset **o
 int kp_sigset_load_opts(const char *dir, const struct kp_sig_opts *opts, struct kp_sigset **out,
 			FILE *errlog)
 {
+	static const struct kp_sig_opts defaults = {KP_SIG_AUTO, KP_SIG_ORDER_PATH};
 	struct pathlist pl = {0};
 	struct kp_sigset *set;
-	enum kp_sig_engine eng = opts->engine;
+	enum kp_sig_engine eng;
 	int rc;
 	double t0;
 
 	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	eng = opts->engine;
 	if (eng == KP_SIG_AUTO) {
 #ifdef HAVE_HYPERSCAN
 		eng = KP_SIG_HYPERSCAN;
@@ -1279,27 +1282,23 @@ int kp_sigset_load_opts(const char *dir, const struct kp_sig_opts *opts, struct 
 	if (opts->order == KP_SIG_ORDER_ATTRIBUTES && set->n > 1)
 		qsort(set->sigs, set->n, sizeof(set->sigs[0]), cmp_sig_attr);
 	t0 = now_ms();
-#ifdef HAVE_HYPERSCAN
-	if (eng == KP_SIG_HYPERSCAN) {
-		rc = hs_build(set, errlog);
-		if (rc < 0)
-			goto fail;
-	}
-#endif
-	/* PCRE2 for everything not in the Hyperscan database; drop what neither accepts */
+	/*
+	 * PCRE2 first, for every pattern: it validates the translation in
+	 * milliseconds, so a pattern no engine accepts never reaches the (much
+	 * slower) Hyperscan compiler, and the indexes are final before the
+	 * database is built.
+	 */
 	{
 		unsigned w = 0;
-		bool dropped = false;
 
 		for (unsigned i = 0; i < set->n; i++) {
 			struct sig *s = &set->sigs[i];
 			char msg[512];
 
-			if (s->use_pcre && !pcre_compile_sig(s, msg, sizeof(msg), &set->stats.mem_bytes)) {
+			if (!pcre_compile_sig(s, msg, sizeof(msg))) {
 				logf_(errlog, s->file, s->line, "error", "%s; pattern skipped", msg);
 				set->stats.skipped_compile++;
 				sig_clear(s);
-				dropped = true;
 				continue;
 			}
 			if (w != i)
@@ -1307,31 +1306,30 @@ int kp_sigset_load_opts(const char *dir, const struct kp_sig_opts *opts, struct 
 			w++;
 		}
 		set->n = w;
+	}
 #ifdef HAVE_HYPERSCAN
-		if (dropped && set->db) {
-			/* indexes moved: rebuild the database with the final ids */
-			hs_free_database(set->db);
-			set->db = NULL;
-			set->stats.mem_bytes = 0;
-			set->stats.hs_patterns = 0;
-			rc = hs_build(set, NULL);
-			if (rc < 0)
-				goto fail;
-			for (unsigned i = 0; i < set->n; i++) {
-				size_t sz = 0;
-
-				if (!set->sigs[i].code)
-					continue;
-				if (pcre2_pattern_info(set->sigs[i].code, PCRE2_INFO_SIZE, &sz) == 0)
-					set->stats.mem_bytes += sz;
-				sz = 0;
-				if (pcre2_pattern_info(set->sigs[i].code, PCRE2_INFO_JITSIZE, &sz) == 0)
-					set->stats.mem_bytes += sz;
-			}
-		}
-#else
-		(void)dropped;
+	if (eng == KP_SIG_HYPERSCAN) {
+		rc = hs_build(set, errlog);
+		if (rc < 0)
+			goto fail;
+	}
 #endif
+	/* JIT for the PCRE2-matched patterns; the others drop their PCRE2 code */
+	for (unsigned i = 0; i < set->n; i++) {
+		struct sig *s = &set->sigs[i];
+		size_t sz = 0;
+
+		if (!s->use_pcre) {
+			pcre2_code_free(s->code);
+			s->code = NULL;
+			continue;
+		}
+		pcre2_jit_compile(s->code, PCRE2_JIT_COMPLETE); /* else the interpreter runs */
+		if (pcre2_pattern_info(s->code, PCRE2_INFO_SIZE, &sz) == 0)
+			set->stats.mem_bytes += sz;
+		sz = 0;
+		if (pcre2_pattern_info(s->code, PCRE2_INFO_JITSIZE, &sz) == 0)
+			set->stats.mem_bytes += sz;
 	}
 	set->stats.compile_ms = now_ms() - t0;
 	for (unsigned i = 0; i < set->n; i++)

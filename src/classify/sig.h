@@ -72,7 +72,7 @@ struct kp_sig_opts {
  */
 int kp_sigset_load(const char *dir, enum kp_sig_engine eng, struct kp_sigset **out,
 		   FILE *errlog);
-/* The same with options: kp_sigset_load() is engine + KP_SIG_ORDER_PATH. */
+/* The same with options (NULL: AUTO, path order); kp_sigset_load() is engine + path order. */
 int kp_sigset_load_opts(const char *dir, const struct kp_sig_opts *opts, struct kp_sigset **out,
 			FILE *errlog);
 void kp_sigset_free(struct kp_sigset *set);

@@ -5,12 +5,16 @@
 # holds amuled's genuine answers. TCP: OP_HELLO, OP_SETREQFILEID, OP_REQUESTFILENAME,
 # OP_STARTUPLOADREQ, OP_REQUESTPARTS, and whatever amuled sends back. UDP: eMule
 # OP_REASKFILEPING (known and unknown file) and Kademlia2 BOOTSTRAP_REQ, HELLO_REQ
-# and PING to amuled's UDP port. Every wait is bounded; the script ends by itself.
+# and PING to amuled's UDP port. With "obfuscated" it instead opens one TCP
+# connection with eMule protocol obfuscation (RC4 keyed from amuled's user hash,
+# as eMule/aMule's EncryptedStreamSocket does) and sends HELLO and the two file
+# requests inside it. Every wait is bounded; the script ends by itself.
 #
-#   ed2k_client.py SERVER_IP TCP_PORT UDP_PORT MY_IP SHARED_FILE
+#   ed2k_client.py SERVER_IP TCP_PORT UDP_PORT MY_IP SHARED_FILE [obfuscated HASH_HEX]
 # Prints one line per packet sent and received (stderr) and exits 0 when amuled
 # answered the HELLO and the file requests.
 
+import hashlib
 import os
 import random
 import socket
@@ -151,6 +155,88 @@ def md4(data):
 	return struct.pack("<4I", a, b, c, d)
 
 
+# --- eMule protocol obfuscation (TCP, client to client) --------------------------------
+
+MAGICVALUE_REQUESTER = 34
+MAGICVALUE_SERVER = 203
+MAGICVALUE_SYNC = 0x835E6FC4
+
+
+class RC4:
+	def __init__(self, key):
+		S = list(range(256))
+		j = 0
+		for i in range(256):
+			j = (j + S[i] + key[i % len(key)]) & 0xFF
+			S[i], S[j] = S[j], S[i]
+		self.S, self.i, self.j = S, 0, 0
+		self.crypt(bytes(1024))  # eMule discards the first 1024 bytes of key stream
+
+	def crypt(self, data):
+		S, i, j = self.S, self.i, self.j
+		out = bytearray(len(data))
+		for n, c in enumerate(data):
+			i = (i + 1) & 0xFF
+			j = (j + S[i]) & 0xFF
+			S[i], S[j] = S[j], S[i]
+			out[n] = c ^ S[(S[i] + S[j]) & 0xFF]
+		self.i, self.j = i, j
+		return bytes(out)
+
+
+class ObfSocket:
+	"""A connected TCP socket after the obfuscation handshake: encrypts what is sent and
+	decrypts what is received (RC4 streams keyed as in EncryptedStreamSocket.cpp)."""
+
+	def __init__(self, sock, target_hash, rnd):
+		self.sock = sock
+		key_part = rnd.randbytes(4)
+		kd = bytearray(target_hash + bytes([MAGICVALUE_REQUESTER]) + key_part)
+		self.tx = RC4(hashlib.md5(bytes(kd)).digest())
+		kd[16] = MAGICVALUE_SERVER
+		self.rx = RC4(hashlib.md5(bytes(kd)).digest())
+		marker = 0x7A  # "semi random not protocol marker": not 0xE3/0xC5/0xD4/...
+		pad = rnd.randbytes(rnd.randrange(0, 129))  # eMule pads 0..CryptTCPPaddingLength (128)
+		# marker and key part in clear; magic, methods (0 = obfuscation), padding encrypted
+		body = struct.pack("<IBBB", MAGICVALUE_SYNC, 0, 0, len(pad)) + pad
+		# sent at once: aMule does not decrypt payload that arrives in the same read as
+		# the negotiation, so the first packet must wait for the answer
+		sock.sendall(bytes([marker]) + key_part + self.tx.crypt(body))
+
+	def settimeout(self, t):
+		self.sock.settimeout(t)
+
+	def sendall(self, data):
+		self.sock.sendall(self.tx.crypt(data))
+
+	def recv(self, n):
+		d = self.sock.recv(n)
+		return self.rx.crypt(d) if d else d
+
+	def read_answer(self, deadline):
+		"""Reads the server's <magic 4><method 1><padlen 1><pad>; True if the magic is right."""
+		buf = b""
+		need = 6
+		while len(buf) < need:
+			left = deadline - time.monotonic()
+			if left <= 0:
+				return False
+			self.sock.settimeout(left)
+			try:
+				d = self.recv(need - len(buf))
+			except socket.timeout:
+				return False
+			if not d:
+				return False
+			buf += d
+			if len(buf) == 6:
+				need = 6 + buf[5]
+		magic, method = struct.unpack("<IB", buf[:5])
+		log("<- obfuscation answer: magic %s, method %d, %d bytes padding" %
+		    ("ok" if magic == MAGICVALUE_SYNC else "BAD", method, buf[5]))
+		return magic == MAGICVALUE_SYNC
+
+
 PARTSIZE = 9728000
 
 
@@ -271,6 +357,8 @@ def main():
 	user_hash[5], user_hash[14] = 14, 111  # the eMule client mark
 	user_hash = bytes(user_hash)
 	ok = True
+	if len(sys.argv) > 7 and sys.argv[6] == "obfuscated":
+		return obfuscated(srv, tport, my_ip, user_hash, bytes.fromhex(sys.argv[7]), fhash, rnd)
 
 	us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	us.bind((my_ip, my_udp))
@@ -357,6 +445,35 @@ def main():
 			pass
 	us.close()
 	ls.close()
+	return 0 if ok else 1
+
+
+def obfuscated(srv, tport, my_ip, user_hash, target_hash, fhash, rnd):
+	# aMule stores its hash without the eMule marks and puts them in when it announces
+	# the hash (and keys its obfuscation with the announced one)
+	target_hash = bytearray(target_hash)
+	target_hash[5], target_hash[14] = 14, 111
+	target_hash = bytes(target_hash)
+	raw = socket.create_connection((srv, tport), timeout=5)
+	s = ObfSocket(raw, target_hash, rnd)
+	log("-> obfuscation request (target hash %s)" % target_hash.hex())
+	rd = Reader(s)
+	if not s.read_answer(time.monotonic() + 8):
+		log("no obfuscation answer")
+		return 1
+	send(s, OP_EDONKEYPROT, OP_HELLO, hello_body(user_hash, my_ip, 4662, 4672))
+	if expect(rd, {OP_HELLOANSWER}, 8) is None:
+		log("no OP_HELLOANSWER")
+		return 1
+	ok = True
+	send(s, OP_EDONKEYPROT, OP_REQUESTFILENAME, fhash)
+	p = expect(rd, {OP_REQFILENAMEANSWER, OP_FILEREQANSNOFIL}, 5)
+	ok = ok and p is not None and p[1] == OP_REQFILENAMEANSWER
+	send(s, OP_EDONKEYPROT, OP_SETREQFILEID, fhash)
+	p = expect(rd, {OP_FILESTATUS, OP_FILEREQANSNOFIL}, 5)
+	ok = ok and p is not None and p[1] == OP_FILESTATUS
+	time.sleep(0.5)
+	raw.close()
 	return 0 if ok else 1
 
 

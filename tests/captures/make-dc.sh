@@ -75,7 +75,7 @@ screen_of() {
 # Waits (bounded, $3 tenths of a second) until $1's screen matches regex $2.
 wait_screen() {
 	local i
-	for i in $(seq 1 ${3:-100}); do
+	for i in $(seq 1 "${3:-100}"); do
 		if screen_of "$1" | grep -qE -- "$2"; then return 0; fi
 		sleep 0.1
 	done
@@ -151,7 +151,7 @@ say alice "/search kp2padm"
 wait_screen alice "> bob .*$SHARED_FILE" 100
 # 'd' queues the selected result; bob then connects to alice (CTM) and sends it.
 key alice d
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
 	if cmp -s "$T/bob/share/$SHARED_FILE" "$T/alice/dl/$SHARED_FILE"; then break; fi
 	sleep 0.1
 done
@@ -162,15 +162,21 @@ key alice b
 # (the tab, named /bob, only opens once the list is complete)
 wait_screen alice ' [0-9]+.?/bob \]' 150
 
+# Back to the main tab first (in a browse tab '/' starts a search, not a command).
+key alice M-1
+key bob M-1
 say alice "/quit"
 say bob "/quit"
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
 	if ! tmux -S "$T/alice.sock" has-session 2>/dev/null &&
 		! tmux -S "$T/bob.sock" has-session 2>/dev/null; then
 		break
 	fi
 	sleep 0.1
 done
+if tmux -S "$T/alice.sock" has-session 2>/dev/null || tmux -S "$T/bob.sock" has-session 2>/dev/null; then
+	echo "note: an ncdc did not quit by itself; it is killed at exit" >&2
+fi
 kp_cap_stop
 
 # Expect alice's hub session, a UDP search result and client-client transfers.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Makes tests/captures/pcap/edonkey-amule.pcap: a real amuled (aMule 2.3, Debian's
+# Makes tests/captures/pcap/edonkey-amule.pcap and edonkey-obfuscated.pcap: a real amuled (aMule 2.3, Debian's
 # amule-daemon) shares one fixed-seed file on 198.19.0.1 (TCP 4662, UDP 4672 for
 # eD2k and Kad), and ed2k_client.py on 198.18.0.1 talks the eDonkey/eMule protocol
 # to it over TCP and UDP (see README-p2p.md for the exact messages). Captured with
@@ -119,3 +119,22 @@ if [ "$rc" -ne 0 ]; then
 fi
 $PY "$HERE/pcap_trim.py" "$WORK/edonkey.raw.pcap" "$OUT/edonkey-amule.pcap"
 echo "wrote $OUT/edonkey-amule.pcap ($(stat -c %s "$OUT/edonkey-amule.pcap") bytes)"
+
+# Second capture: one TCP connection with eMule protocol obfuscation. The key is made
+# from amuled's user hash, which a real client knows from a server or Kad; here it is
+# read from amuled's preferences.dat (1 version byte, then the 16-byte user hash).
+AHASH=$(od -An -tx1 -j1 -N16 "$CFG/preferences.dat" | tr -d ' \n')
+[ ${#AHASH} -eq 32 ] || { echo "no user hash in preferences.dat" >&2; exit 1; }
+sleep 2
+kp_cap_start "$WORK/edonkey-obf.raw.pcap"
+rc=0
+timeout 60 ip netns exec "$KP_NS_C" $PY "$HERE/ed2k_client.py" "$KP_SERVER_IP" 4662 4672 \
+	"$KP_CLIENT_IP" "$CFG/Incoming/kp2padm-sample.bin" obfuscated "$AHASH" || rc=$?
+kp_cap_stop
+if [ "$rc" -ne 0 ]; then
+	echo "ed2k_client.py (obfuscated) failed ($rc); amuled log:" >&2
+	tail -30 "$WORK/amuled.log" >&2
+	exit 1
+fi
+$PY "$HERE/pcap_trim.py" "$WORK/edonkey-obf.raw.pcap" "$OUT/edonkey-obfuscated.pcap"
+echo "wrote $OUT/edonkey-obfuscated.pcap ($(stat -c %s "$OUT/edonkey-obfuscated.pcap") bytes)"

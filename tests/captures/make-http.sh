@@ -87,7 +87,7 @@ CONF
 
 # One capture: $1 = output file, $2 = "on" to leave tx checksum offload on (client veth).
 capture_http() {
-	local out=$1 offload=$2 base url
+	local out=$1 offload=$2 base
 	kp_ns_up kphttp
 	if [ "$offload" = on ]; then
 		ip netns exec "$KP_NS_C" ethtool -K kpc0 tx on >/dev/null

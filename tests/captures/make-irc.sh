@@ -120,7 +120,7 @@ screen_of() {
 # Waits (bounded) until $1's screen (window in front, with scrollback) matches regex $2.
 wait_screen() {
 	local i
-	for i in $(seq 1 ${3:-100}); do
+	for i in $(seq 1 "${3:-100}"); do
 		if screen_of "$1" | grep -qE -- "$2"; then return 0; fi
 		sleep 0.1
 	done
@@ -132,7 +132,7 @@ wait_screen() {
 # Waits (bounded) until a line matching regex $2 shows in $1's raw IRC log (/rawlog).
 wait_log() {
 	local i
-	for i in $(seq 1 ${3:-100}); do
+	for i in $(seq 1 "${3:-100}"); do
 		if grep -qE -- "$2" "$T/$1/raw.log" 2>/dev/null; then return 0; fi
 		sleep 0.1
 	done
@@ -180,7 +180,7 @@ wait_log bob 'NOTICE bob :.VERSION irssi'
 
 # DCC SEND: alice listens on 198.18.0.1:4500x, bob's irssi accepts (dcc_autoget) and connects.
 say alice "/dcc send bob $T/alice/$DCC_FILE"
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
 	if cmp -s "$T/alice/$DCC_FILE" "$T/bob/dl/$DCC_FILE"; then break; fi
 	sleep 0.1
 done
@@ -193,13 +193,16 @@ say alice "/part $CHAN see you"
 say alice "/quit kp2padm test done"
 say bob "/quit kp2padm test done"
 # irssi exits on /quit, then its tmux server (bounded wait).
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
 	if ! tmux -S "$T/alice.sock" has-session 2>/dev/null &&
 		! tmux -S "$T/bob.sock" has-session 2>/dev/null; then
 		break
 	fi
 	sleep 0.1
 done
+if tmux -S "$T/alice.sock" has-session 2>/dev/null || tmux -S "$T/bob.sock" has-session 2>/dev/null; then
+	echo "note: an irssi did not quit by itself; it is killed at exit" >&2
+fi
 kp_cap_stop
 
 # Expect the IRC session and the DCC connection in the capture.

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
 # Shared helpers for the capture scripts: two network namespaces joined by one
 # veth pair, addresses from 198.18.0.0/15 only, no default route, a capture on
 # the client side, and a cleanup that removes everything this script made
@@ -19,7 +20,7 @@
 
 set -euo pipefail
 
-KP_NS_C= KP_NS_S=
+KP_NS_C='' KP_NS_S=''
 KP_PIDS=()
 KP_CAP_PID=
 KP_TMP=
@@ -51,7 +52,7 @@ kp_cleanup() {
 	KP_CAP_PID=
 	[ -n "$KP_NS_C" ] && ip netns del "$KP_NS_C" 2>/dev/null || true
 	[ -n "$KP_NS_S" ] && ip netns del "$KP_NS_S" 2>/dev/null || true
-	KP_NS_C= KP_NS_S=
+	KP_NS_C='' KP_NS_S=''
 	if [ -n "$KP_TMP" ] && [ -d "$KP_TMP" ]; then rm -rf -- "$KP_TMP"; fi
 	KP_TMP=
 }

@@ -22,5 +22,5 @@ int kp_app_by_name(const char *n) { for (unsigned i = 0; i < KP_APP__COUNT; i++)
 bool kp_app_is_p2p(unsigned app) { return app < KP_APP__COUNT && p2p[app]; }
 void kp_app_refine(struct kp_app_ctx *ctx, unsigned app, unsigned c) { if (ctx->label) { ctx->label->app = (uint16_t)app; ctx->label->confidence = (uint8_t)c; } }
 void kp_expect_add(struct kp_app_ctx *ctx, int f, const uint8_t *a, uint16_t p, uint8_t l4, unsigned app) { (void)ctx; (void)f; (void)a; (void)p; (void)l4; (void)app; }
-void kp_peer_note(struct kp_app_ctx *ctx, int f, const uint8_t *a, uint16_t p, unsigned app) { (void)ctx; (void)f; (void)a; (void)p; (void)app; }
+void kp_peer_note(const struct kp_app_ctx *ctx, int f, const uint8_t *a, uint16_t p, unsigned app) { (void)ctx; (void)f; (void)a; (void)p; (void)app; }
 bool kp_peer_seen(const struct kp_app_ctx *ctx, int f, const uint8_t *a, uint16_t p, unsigned app) { (void)ctx; (void)f; (void)a; (void)p; (void)app; return false; }

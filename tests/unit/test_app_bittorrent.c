@@ -689,7 +689,7 @@ KP_TEST(utp_syn_state_pair)
 	/* 82.243.113.43:64969 -> 192.168.1.5:40959: frame 3 ST_SYN, frame 4 ST_STATE. */
 	syn = frame_of(c, 3);
 	st = frame_of(c, 4);
-	/* 127.0.0.1:49861 -> :33333, a uTP test client (no BitTorrent payload): 87 SYN, 88 STATE. */
+	/* 127.0.0.1:49861 -> :33333, a uTP test tool (no BitTorrent payload): 87 SYN, 88 STATE. */
 	lsyn = frame_of(c, 87);
 	lst = frame_of(c, 88);
 	ldata = frame_of(c, 89);
@@ -1631,7 +1631,7 @@ KP_TEST(bt_probe_corpus_replay)
 		matched = replay(other[i], REPLAY_BT, &flows, &ex);
 		CHECK_EQ(matched, 0);
 		if (matched)
-			printf("  %s: %u of %u flows matched bittorrent\n", other[i], matched, flows);
+			printf("  %s: %u of %u flows matched\n", other[i], matched, flows);
 		total += flows;
 	}
 	printf("  bittorrent probe over %u flows of other protocols: 0 matched\n", total);
@@ -1712,11 +1712,46 @@ KP_TEST(project_captures)
 		CHECK(m - mu >= caps[i].bt_tcp);
 		CHECK(mu >= caps[i].bt_udp);
 		CHECK_EQ(mse, caps[i].mse);
-		printf("  %s: bittorrent %u (udp %u), mse %u, of %u tcp flows\n", caps[i].cap, m, mu,
-		       mse, flows);
+		printf("  %s: bittorrent %u (udp %u), mse %u, of %u tcp flows\n", caps[i].cap, m,
+		       mu, mse, flows);
 	}
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
 		CHECK_EQ(replay(other[i], REPLAY_BT, &flows, &ex), 0);
 		CHECK_EQ(replay(other[i], REPLAY_MSE, &flows, &ex), 0);
 	}
+}
+
+KP_TEST(prefixes_stay_in_bounds)
+{
+	struct capture *c = capture_load("ndpi/pcap/bittorrent_utp.pcap");
+	unsigned runs = 0;
+
+	if (!c)
+		return;
+	/* Every cut of every datagram (up to 600 bytes) through probe and parser (ASan). */
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct pkt *p = &c->p[i];
+
+		if (p->len > 600)
+			continue;
+		for (size_t n = 0; n <= p->len; n++) {
+			struct chunk ch = {(uint8_t)(i & 1), p->data, n};
+			struct kp_match m;
+			uint8_t *copy = malloc(n ? n : 1);
+			char *js;
+
+			/* An exact-size heap copy, so that a read past n is caught. */
+			memcpy(copy, p->data, n);
+			ch.p = copy;
+			(void)udp1(copy, n, &m);
+			(void)tcp_probe(copy, n, NULL, 0, &m);
+			js = parse_json(IPPROTO_UDP, &ch, 1, AF_INET);
+			CHECK(strncmp(js, "{\"bittorrent\":{", 15) == 0);
+			free(js);
+			free(copy);
+			runs++;
+		}
+	}
+	CHECK(runs > 1000);
+	capture_free(c);
 }

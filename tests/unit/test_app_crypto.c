@@ -766,6 +766,19 @@ KP_TEST(tls_truncated_hello_needs_more_then_matches)
 	CHECK(h.has_sni);
 	CHECK_STR(h.sni, "www.google-analytics.com");
 	CHECK_EQ(h.version, 0x0301);
+	/* An extension block longer or shorter than the message is malformed. */
+	uint8_t ch[sizeof(tls_alert_ch)];
+	memcpy(ch, tls_alert_ch, sizeof(ch));
+	CHECK_EQ(kp_be16(ch + 66), 0x83); /* extensions length */
+	ch[67] = 0x84;
+	CHECK_EQ(kp_tls_hello_parse(ch + 5, sizeof(ch) - 5, KP_TLS_HS_CLIENT_HELLO, &h),
+		 KP_TLS_HELLO_BAD);
+	ch[67] = 0x82;
+	CHECK_EQ(kp_tls_hello_parse(ch + 5, sizeof(ch) - 5, KP_TLS_HS_CLIENT_HELLO, &h),
+		 KP_TLS_HELLO_BAD);
+	pc.c2s = ch;
+	CHECK_EQ(probe_run(&kp_mod_tls, &pc, &m), KP_PROBE_EXCLUDE);
+	pc.c2s = tls_alert_ch;
 	/* Asked for a ServerHello, a ClientHello is BAD. */
 	CHECK_EQ(kp_tls_hello_parse(tls_alert_ch + 5, sizeof(tls_alert_ch) - 5,
 				    KP_TLS_HS_SERVER_HELLO, &h),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Runs the isolation check (each flow alone vs the whole capture) over the
+# Runs a capture-level check (isolation, MSE false positives) over the
 # project's captures and, where present, the nDPI corpus captures.
-# Usage: run-isolation.sh ISOLATION_BINARY CORPUS_DIR
+# Usage: run-on-captures.sh CHECK_BINARY CORPUS_DIR
 set -u
 bin=$1 corpus=$2
 here=$(cd "$(dirname "$0")/.." && pwd)
