@@ -49,6 +49,20 @@ static void run_engine(enum kp_sig_engine eng, const uint8_t *data, size_t size)
 				abort();
 			if (r >= 0 && (!kp_sigset_name(set, r) || !kp_sigset_file(set, r)))
 				abort();
+			{
+				/* every match vs the lowest match: must agree */
+				uint8_t hit[4];
+				unsigned n = kp_sigset_count(set);
+
+				if (n <= sizeof(hit)) {
+					unsigned c = kp_sigset_match_all(set, scr, data, size, hit);
+					const uint8_t *first = memchr(hit, 1, n);
+
+					if ((c > 0) != (r >= 0) ||
+					    (first ? (int)(first - hit) : -1) != r)
+						abort();
+				}
+			}
 			kp_sig_scratch_free(scr);
 		}
 		kp_sigset_free(set);

@@ -2,9 +2,11 @@
 /*
  * IRC (RFC 1459/2812). The probe accepts a client that registers (NICK <nick>,
  * USER <user> <mode> <unused> :<realname>, CAP LS/REQ, or PASS followed by one
- * of those) and/or a server whose first line is a prefixed NOTICE or numeric
- * (":irc.example.net NOTICE * :...", ":server 001 nick :Welcome"), "NOTICE AUTH"
- * or "PING :". FTP's and POP3's "USER name" has one parameter, not four.
+ * of those) and/or a server whose first line is a prefixed NOTICE, CAP or numeric
+ * (":irc.example.net NOTICE * :...", ":server CAP * LS :...", ":server 001 nick
+ * :Welcome"), "NOTICE AUTH" or "PING :". FTP's and POP3's "USER name" has one
+ * parameter, not four. Both sides, or NICK and USER together, give high
+ * confidence; one clue alone gives medium after one more packet.
  *
  * The parser follows the connection: it keeps the nick and the first channels
  * joined, and every DCC offer in a PRIVMSG (SEND or CHAT, address as a decimal
@@ -103,8 +105,8 @@ static bool irc_server_line(const uint8_t *l, size_t n)
 		return false;
 	i = kp_skip_sp(l, n, t);
 	t = kp_tok_len(l + i, n - i);
-	if (t == 6 && memcmp(l + i, "NOTICE", 6) == 0)
-		return true;
+	if ((t == 6 && memcmp(l + i, "NOTICE", 6) == 0) || (t == 3 && memcmp(l + i, "CAP", 3) == 0))
+		return true; /* ":server NOTICE * :...", ":server CAP * LS :..." */
 	if (t == 3 && l[i] >= '0' && l[i] <= '9' && l[i + 1] >= '0' && l[i + 1] <= '9' &&
 	    l[i + 2] >= '0' && l[i + 2] <= '9')
 		return true;

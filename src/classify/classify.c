@@ -137,7 +137,7 @@ static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const 
 	eng->cls.st.parse_calls++;
 	if (f->mod->parse(&ctx, f->mod_state) == KP_PARSE_DONE)
 		f->parse_done = true;
-	if (m.app != f->app)
+	if (m.app != f->app || m.confidence != f->confidence)
 		set_label(f, m.app, m.confidence);
 }
 

@@ -1456,6 +1456,8 @@ unsigned long kp_sig_scratch_limit_hits(const struct kp_sig_scratch *scr)
 struct hs_ctx {
 	unsigned best;
 	unsigned first;
+	uint8_t *hit; /* kp_sigset_match_all: every id, no early stop */
+	unsigned nhit;
 };
 
 static int hs_on_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -1466,6 +1468,12 @@ static int hs_on_match(unsigned int id, unsigned long long from, unsigned long l
 	(void)from;
 	(void)to;
 	(void)flags;
+	if (c->hit) {
+		if (!c->hit[id])
+			c->nhit++;
+		c->hit[id] = 1;
+		return 0;
+	}
 	if (id < c->best)
 		c->best = id;
 	return id == c->first; /* nothing can beat the lowest id: stop */
@@ -1484,7 +1492,7 @@ int kp_sigset_match(const struct kp_sigset *set, struct kp_sig_scratch *scr, con
 		buf = empty, len = 0;
 #ifdef HAVE_HYPERSCAN
 	if (set->db && scr->hs) {
-		struct hs_ctx c = {~0u, set->hs_first};
+		struct hs_ctx c = {~0u, set->hs_first, NULL, 0};
 
 		hs_scan(set->db, (const char *)buf, (unsigned)(len > 0xffffffffu ? 0xffffffffu : len), 0,
 			scr->hs, hs_on_match, &c);
@@ -1506,6 +1514,40 @@ int kp_sigset_match(const struct kp_sigset *set, struct kp_sig_scratch *scr, con
 			scr->limit_hits++;
 	}
 	return best == ~0u ? -1 : (int)best;
+}
+
+unsigned kp_sigset_match_all(const struct kp_sigset *set, struct kp_sig_scratch *scr,
+			     const uint8_t *buf, size_t len, uint8_t *hit)
+{
+	static const uint8_t empty[1];
+	unsigned n = 0;
+
+	if (!set || !scr)
+		return 0;
+	memset(hit, 0, set->n);
+	if (!buf)
+		buf = empty, len = 0;
+#ifdef HAVE_HYPERSCAN
+	if (set->db && scr->hs) {
+		struct hs_ctx c = {~0u, set->hs_first, hit, 0};
+
+		hs_scan(set->db, (const char *)buf, (unsigned)(len > 0xffffffffu ? 0xffffffffu : len), 0,
+			scr->hs, hs_on_match, &c);
+		n = c.nhit;
+	}
+#endif
+	for (unsigned k = 0; k < set->n_pcre; k++) {
+		unsigned i = set->pcre_idx[k];
+		int r = pcre2_match(set->sigs[i].code, buf, len, 0, 0, scr->md, scr->mctx);
+
+		if (r >= 0) {
+			hit[i] = 1;
+			n++;
+		} else if (r != PCRE2_ERROR_NOMATCH) {
+			scr->limit_hits++;
+		}
+	}
+	return n;
 }
 
 size_t kp_sig_buf_append(uint8_t *buf, size_t *len, size_t cap, const uint8_t *src, size_t n)

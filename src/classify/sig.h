@@ -95,6 +95,13 @@ void kp_sig_scratch_free(struct kp_sig_scratch *scr);
  */
 int kp_sigset_match(const struct kp_sigset *set, struct kp_sig_scratch *scr, const uint8_t *buf,
 		    size_t len);
+/*
+ * Every matching signature: sets hit[i] to 1 for each matching index i and 0
+ * otherwise (hit has kp_sigset_count() bytes); returns how many matched. Slower
+ * than kp_sigset_match() (no early stop); for diagnostics, tests and tools.
+ */
+unsigned kp_sigset_match_all(const struct kp_sigset *set, struct kp_sig_scratch *scr,
+			     const uint8_t *buf, size_t len, uint8_t *hit);
 unsigned long kp_sig_scratch_limit_hits(const struct kp_sig_scratch *scr);
 
 /* The protocol name line (the label), the file (path as opened), and the regex text used. */

@@ -195,7 +195,10 @@ class ObfSocket:
 		self.tx = RC4(hashlib.md5(bytes(kd)).digest())
 		kd[16] = MAGICVALUE_SERVER
 		self.rx = RC4(hashlib.md5(bytes(kd)).digest())
-		marker = 0x7A  # "semi random not protocol marker": not 0xE3/0xC5/0xD4/...
+		# "semi random not protocol marker": any byte but the eD2k/eMule/Kad protocol bytes
+		marker = 0xE3
+		while marker in (0xE3, 0xD4, 0xC5, 0xE4, 0xE5, 0xA3, 0xB2):
+			marker = rnd.randrange(256)
 		pad = rnd.randbytes(rnd.randrange(0, 129))  # eMule pads 0..CryptTCPPaddingLength (128)
 		# marker and key part in clear; magic, methods (0 = obfuscation), padding encrypted
 		body = struct.pack("<IBBB", MAGICVALUE_SYNC, 0, 0, len(pad)) + pad

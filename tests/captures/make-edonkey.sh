@@ -9,7 +9,7 @@
 # Safety: amuled gets no server.met, no nodes.dat, no update URLs, no UPnP, no eD2k
 # server connection; its namespace has no default route; every run is bounded.
 #
-# Usage: sudo tests/captures/make-edonkey.sh   (needs amule-daemon tcpdump ethtool)
+# Usage: sudo tests/captures/make-edonkey.sh   (needs amule-daemon amule-utils tcpdump ethtool)
 
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +25,7 @@ ed_cleanup() {
 }
 trap ed_cleanup EXIT INT TERM
 
-for t in amuled tcpdump; do
+for t in amuled amulecmd tcpdump; do
 	command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
 done
 mkdir -p "$OUT"

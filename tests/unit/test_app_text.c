@@ -2,13 +2,14 @@
 /*
  * Unit tests of the clear-text modules: http, ftp, irc, msn, xmpp and mail
  * (smtp/pop3/imap). Probes and parsers run on real payloads: a few frames
- * embedded below (each names its capture, frame and ports), and, when the
- * corpus is present (/work/shared/corpus or ../shared/corpus), whole TCP flows
- * of nDPI's pcaps read with libpcap and l7-filter's raw payload samples
- * (skipped with a message otherwise). Announcements of data connections that
- * no capture holds (EPSV, PORT, EPRT, IRC DCC) use the example lines of the
- * RFCs / DCC specification, as noted at each. Random and hostile bytes must
- * neither crash a parser nor match a probe.
+ * embedded below (each names its capture, frame and ports), and, when present,
+ * whole TCP flows read with libpcap from nDPI's pcaps and l7-filter's raw
+ * payload samples ($KP_CORPUS, /work/shared/corpus or ../shared/corpus) and
+ * from the project's own captures (tests/captures/pcap: vsftpd with PASV, EPSV,
+ * PORT and EPRT; ngircd with a DCC SEND), each skipped with a message when
+ * absent. The parser functions are also checked on the example lines of
+ * RFC 2428 and of the DCC specification. Random and hostile bytes must neither
+ * crash a parser nor match a probe.
  */
 #define _GNU_SOURCE
 #include "tap.h"
@@ -34,7 +35,7 @@ static const struct kp_app_module *const text_mods[] = {
 };
 #define NMODS (sizeof(text_mods) / sizeof(text_mods[0]))
 
-/* ---- Payloads embedded from nDPI's capture corpus (tests/.../ndpi/pcap) ---- */
+/* ---- Frames embedded from nDPI's captures (shared/corpus/ndpi/pcap) ---- */
 /* bt-http.pcapng, frame 4, 46882 -> 80: client GET /announce (Transmission) (370 bytes) */
 static const uint8_t bt_http_f4[] = {
 	0x47, 0x45, 0x54, 0x20, 0x2f, 0x61, 0x6e, 0x6e, 0x6f, 0x75, 0x6e, 0x63,
@@ -386,9 +387,39 @@ static const char *corpus_dir(void)
 	return NULL;
 }
 
+/*
+ * "captures/<file>" names the project's own captures (tests/captures/pcap/,
+ * made by tests/captures/make-*.sh), found from $KP_SRC, the working
+ * directory or this file's directory; anything else is under the corpus.
+ */
+static bool project_path(char *out, size_t cap, const char *rel)
+{
+	const char *src = getenv("KP_SRC"), *slash = strrchr(__FILE__, '/');
+
+	if (src) {
+		snprintf(out, cap, "%s/tests/captures/pcap/%s", src, rel + 9);
+		if (access(out, R_OK) == 0)
+			return true;
+	}
+	snprintf(out, cap, "tests/captures/pcap/%s", rel + 9);
+	if (access(out, R_OK) == 0)
+		return true;
+	if (slash) {
+		snprintf(out, cap, "%.*s/../captures/pcap/%s", (int)(slash - __FILE__), __FILE__,
+			 rel + 9);
+		if (access(out, R_OK) == 0)
+			return true;
+	}
+	printf("skip: project capture %s absent\n", rel + 9);
+	return false;
+}
+
 static bool corpus_path(char *out, size_t cap, const char *rel)
 {
 	const char *d = corpus_dir();
+
+	if (strncmp(rel, "captures/", 9) == 0)
+		return project_path(out, cap, rel);
 
 	if (!d) {
 		printf("skip: corpus absent (%s)\n", rel);
@@ -928,8 +959,8 @@ KP_TEST(http_tracker_answer_body_refines)
 	static const char req[] = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
 	static const char *const bodies[] = {
 		"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nd8:intervali1800e5:peers0:e",
-		"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		"1a\r\nd14:failure reason4:nopee",
+		("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "1a\r\nd14:failure reason4:nopee"),
 		"HTTP/1.1 200 OK\r\n\r\nd5:filesd20:aaaaaaaaaaaaaaaaaaaad8:completei1eeee",
 	};
 
@@ -1450,6 +1481,17 @@ static const struct pcap_case pcap_cases[] = {
 	 {"\"smtp\":{\"helo\":\"xxxxxxxxxxxxx.xxx.com\"}"}},
 	{"ndpi/pcap/smtp-starttls.pcap", 7562, 25, &kp_mod_mail, KP_APP_SMTP,
 	 {"\"smtp\":{\"helo\":"}},
+	/* The project's captures (tests/captures/make-ftp.sh, make-irc.sh, make-http.sh). */
+	{"captures/ftp-vsftpd.pcap", 56994, 21, &kp_mod_ftp, KP_APP_FTP,
+	 {"\"ftp\":{\"user\":\"anonymous\",\"commands\":29,\"files\":[\"pub/README.txt\","
+	  "\"pub/data-100k.bin\",\"pub/data-30k.bin\",\"incoming/upload-20k.bin\"]}"}},
+	{"captures/ftp-vsftpd.pcap", 57000, 21, &kp_mod_ftp, KP_APP_FTP,
+	 {"\"files\":[\"data-8k.bin\"]"}},
+	{"captures/irc-ngircd.pcap", 49206, 6667, &kp_mod_irc, KP_APP_IRC,
+	 {"\"irc\":{\"nick\":\"alice\"", "\"dcc\":[{\"type\":\"send\",\"file\":\"kp2padm-dcc.bin\","
+	  "\"size\":16384}]"}},
+	{"captures/http-nginx.pcap", 36596, 80, &kp_mod_http, KP_APP_HTTP,
+	 {"\"url\":\"/index.html\"", "\"status\":200"}},
 };
 
 KP_TEST(pcap_flows)
@@ -1502,6 +1544,32 @@ KP_TEST(pcap_flows)
 			CHECK_EQ(st->expects, 2);
 			CHECK_EQ(st->last.port, 95 * 256 + 203);
 			CHECK(memcmp(st->last.addr, f.saddr, 4) == 0);
+		}
+		if (pc->mod == &kp_mod_ftp && strstr(pc->file, "vsftpd") && pc->cport == 56994) {
+			const struct kp_ftp_state *st = r.state;
+
+			/* lftp: LIST, RETR over PASV; RETR over EPSV, PORT; STOR over PASV. */
+			CHECK_EQ(st->expects, 5);
+			CHECK_EQ(st->last.family, AF_INET);
+			CHECK(memcmp(st->last.addr, f.saddr, 4) == 0);
+		}
+		if (pc->mod == &kp_mod_ftp && strstr(pc->file, "vsftpd") && pc->cport == 57000) {
+			const struct kp_ftp_state *st = r.state;
+
+			/* curl -P: EPRT |1|198.18.0.1|50010| */
+			CHECK_EQ(st->expects, 1);
+			CHECK_EQ(st->last.family, AF_INET);
+			CHECK_EQ(st->last.port, 50010);
+			CHECK(memcmp(st->last.addr, f.caddr, 4) == 0);
+		}
+		if (pc->mod == &kp_mod_irc && strstr(pc->file, "ngircd")) {
+			const struct kp_irc_state *st = r.state;
+
+			/* alice offers DCC SEND at 3323068417 (198.18.0.1) port 45000. */
+			CHECK_EQ(st->ndcc_total, 1);
+			CHECK_EQ(st->dcc[0].port, 45000);
+			CHECK_EQ(st->dcc[0].family, AF_INET);
+			CHECK(memcmp(st->dcc[0].addr, f.caddr, 4) == 0);
 		}
 		if (pc->mod == &kp_mod_mail && pc->sport == 25)
 			CHECK(r.done); /* stopped at STARTTLS: the rest is TLS */
