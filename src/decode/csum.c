@@ -66,7 +66,7 @@ enum kp_csum kp_csum_l4(int family, const uint8_t *src, const uint8_t *dst, uint
 	if (kp_csum_fold(kp_csum_add(pseudo, seg, seglen)) == 0xffff)
 		return KP_CSUM_OK;
 	folded = kp_csum_fold(pseudo);
-	if (stored == folded || stored == (uint16_t)(0xffffu - folded))
+	if ((uint32_t)stored == folded || (uint32_t)stored == (0xffffu & ~(uint32_t)folded))
 		return KP_CSUM_PARTIAL;
 	return KP_CSUM_BAD;
 }
