@@ -46,6 +46,8 @@ void kp_classify_flow_free(struct kp_flow *f)
 		free(f->mod_state);
 		f->mod_state = NULL;
 	}
+	free(f->meta);
+	f->meta = NULL;
 	free(f->pb);
 	f->pb = NULL;
 }
@@ -124,6 +126,31 @@ static void set_label(struct kp_flow *f, unsigned app, unsigned conf)
 	f->confidence = (uint8_t)conf;
 }
 
+/*
+ * Once a module needs no more bytes, what it learned is rendered into its
+ * event members right away and its parser state is freed: a flow that is only
+ * waiting for its end then costs the flow record plus these few bytes.
+ */
+static void freeze_meta(struct kp_engine *eng, struct kp_flow *f)
+{
+	struct kp_json *j = &eng->json;
+
+	if (!f->mod_state)
+		return;
+	if (f->mod->json) {
+		kp_json_begin(j);
+		f->mod->json(f->mod_state, f, j);
+		kp_json_end(j);
+		/* keep the members without the enclosing braces */
+		if (!j->oom && j->len > 2)
+			f->meta = strndup(j->buf + 1, j->len - 2);
+	}
+	if (f->mod->free_state)
+		f->mod->free_state(f->mod_state);
+	free(f->mod_state);
+	f->mod_state = NULL;
+}
+
 static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const uint8_t *data,
 		       uint32_t len, bool gap, uint64_t ts_us)
 {
@@ -139,6 +166,8 @@ static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const 
 		f->parse_done = true;
 	if (m.app != f->app || m.confidence != f->confidence)
 		set_label(f, m.app, m.confidence);
+	if (f->parse_done)
+		freeze_meta(eng, f);
 }
 
 static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_app_module *mod,
@@ -161,6 +190,7 @@ static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_ap
 			run_parser(eng, f, d, pb->buf[d], pb->len[d], false, ts_us);
 	} else if (!mod->parse) {
 		f->parse_done = true;
+		freeze_meta(eng, f);
 	}
 	free(f->pb);
 	f->pb = NULL;

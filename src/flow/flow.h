@@ -78,7 +78,8 @@ struct kp_flow {
 	uint16_t cls_pkts;        /* payload packets offered to modules so far */
 	uint64_t excluded;        /* bit per module index that said "not me" */
 	const struct kp_app_module *mod; /* module that matched; its parser gets later bytes */
-	void *mod_state;          /* owned: module state (mod->state_size bytes) */
+	void *mod_state;          /* owned: module state (mod->state_size bytes) while it parses */
+	char *meta;               /* owned: the module's event members, once it parsed all it needs */
 	bool parse_done;          /* module needs no more bytes */
 	bool inspect_done;        /* nothing above needs this flow's payload: bypass candidate */
 	int16_t sig;              /* user signature index that labelled it, -1 none */

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <string.h>
 
 void kp_addr_str(int family, const uint8_t *addr, char *buf, size_t len)
 {
@@ -81,6 +82,8 @@ void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_
 	}
 	if (f->mod && f->mod->json && f->mod_state)
 		f->mod->json(f->mod_state, f, j);
+	else if (f->meta)
+		kp_json_members(j, f->meta, strlen(f->meta));
 	kp_json_end(j);
 	if (!j->oom)
 		kp_output_line(e->out, j->buf, j->len);

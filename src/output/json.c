@@ -274,3 +274,11 @@ void kp_json_ts(struct kp_json *j, const char *k, uint64_t ts_us)
 	put(j, t, (size_t)n);
 	putc_(j, '"');
 }
+
+void kp_json_members(struct kp_json *j, const char *members, size_t n)
+{
+	if (!n)
+		return;
+	key(j, NULL);
+	put(j, members, n);
+}

@@ -51,6 +51,9 @@ void kp_json_i64(struct kp_json *j, const char *key, int64_t v);
 void kp_json_dbl(struct kp_json *j, const char *key, double v);
 void kp_json_bool(struct kp_json *j, const char *key, bool v);
 
+/* Appends already-built members ("a":1,"b":{...}) of the current object. */
+void kp_json_members(struct kp_json *j, const char *members, size_t n);
+
 /* Appends the escaped form of n bytes (no quotes) to j. Exposed for tests. */
 void kp_json_escape(struct kp_json *j, const void *s, size_t n);
 

@@ -99,4 +99,22 @@ KP_TEST(json_timestamp_iso8601)
 	kp_json_free(&j);
 }
 
+KP_TEST(json_members_spliced)
+{
+	struct kp_json j;
+
+	kp_json_init(&j);
+	kp_json_begin(&j);
+	kp_json_u64(&j, "a", 1);
+	kp_json_members(&j, "\"tls\":{\"sni\":\"x\"}", 17);
+	kp_json_u64(&j, "b", 2);
+	kp_json_end(&j);
+	CHECK_STR(j.buf, "{\"a\":1,\"tls\":{\"sni\":\"x\"},\"b\":2}");
+	kp_json_begin(&j);
+	kp_json_members(&j, "\"x\":1", 5);
+	kp_json_end(&j);
+	CHECK_STR(j.buf, "{\"x\":1}");
+	kp_json_free(&j);
+}
+
 KP_TEST_MAIN()
