@@ -211,10 +211,14 @@ int main(int argc, char **argv)
 		log_path = cfg.events[0] ? cfg.events : "kp2padm-events.json";
 
 	if (cfg.sig_dir[0]) {
-		enum kp_sig_engine se = !strcmp(cfg.sig_engine, "hyperscan") ? KP_SIG_HYPERSCAN
-					: !strcmp(cfg.sig_engine, "pcre2")   ? KP_SIG_PCRE2
-									     : KP_SIG_AUTO;
-		int r = kp_sigset_load(cfg.sig_dir, se, &sigs, stderr);
+		struct kp_sig_opts so = {
+			.engine = !strcmp(cfg.sig_engine, "hyperscan") ? KP_SIG_HYPERSCAN
+				  : !strcmp(cfg.sig_engine, "pcre2")   ? KP_SIG_PCRE2
+								       : KP_SIG_AUTO,
+			/* overmatching patterns last (docs/signatures.md) */
+			.order = KP_SIG_ORDER_ATTRIBUTES,
+		};
+		int r = kp_sigset_load_opts(cfg.sig_dir, &so, &sigs, stderr);
 
 		if (r < 0)
 			die("signatures.dir %s: %s", cfg.sig_dir, strerror(-r));

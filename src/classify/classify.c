@@ -196,27 +196,33 @@ static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_ap
 	f->pb = NULL;
 }
 
+/*
+ * The flow's signature candidate: l7-filter tests its patterns after every
+ * packet (a pattern anchored at the end, like chikka's, matches one packet but
+ * not the next), so the first match of the growing buffer is remembered in
+ * f->sig while the modules still have their say.
+ */
+static void sig_try(struct kp_classifier *c, struct kp_flow *f, const struct kp_probe_bufs *pb)
+{
+	if (c->sigs && f->sig < 0 && pb && pb->l7_len)
+		f->sig = (int16_t)kp_sigset_match(c->sigs, c->scratch, pb->l7, pb->l7_len);
+}
+
+/* No module matched: the signature candidate, if any, labels the flow; else unknown. */
 static void give_up(struct kp_engine *eng, struct kp_flow *f)
 {
 	struct kp_classifier *c = &eng->cls;
-	struct kp_probe_bufs *pb = f->pb;
 
-	if (c->sigs && pb && pb->l7_len) {
-		int idx = kp_sigset_match(c->sigs, c->scratch, pb->l7, pb->l7_len);
-
-		if (idx >= 0) {
-			f->sig = (int16_t)idx;
-			set_label(f, KP_APP_SIGNATURE, KP_CONF_LOW);
-			f->cls_state = KP_CLS_DONE;
-			c->st.by_signature++;
-			free(f->pb);
-			f->pb = NULL;
-			return;
-		}
+	sig_try(c, f, f->pb);
+	if (f->sig >= 0) {
+		set_label(f, KP_APP_SIGNATURE, KP_CONF_LOW);
+		f->cls_state = KP_CLS_DONE;
+		c->st.by_signature++;
+	} else {
+		f->cls_state = KP_CLS_GAVE_UP;
+		set_label(f, KP_APP_UNKNOWN, 0);
+		c->st.gave_up++;
 	}
-	f->cls_state = KP_CLS_GAVE_UP;
-	set_label(f, KP_APP_UNKNOWN, 0);
-	c->st.gave_up++;
 	free(f->pb);
 	f->pb = NULL;
 }
@@ -303,10 +309,10 @@ void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const u
 	if (!done) {
 		bool all_out = (f->excluded & all) == all;
 
-		if (all_out && c->sigs && pb->l7_len &&
-		    kp_sigset_match(c->sigs, c->scratch, pb->l7, pb->l7_len) >= 0)
-			give_up(eng, f); /* labels by signature */
-		else if ((all_out && !c->sigs) || f->cls_pkts >= c->max_pkts)
+		if (new_pkt)
+			sig_try(c, f, pb);
+		/* every module said no: a signature decides now, or nothing will */
+		if ((all_out && (!c->sigs || f->sig >= 0)) || f->cls_pkts >= c->max_pkts)
 			give_up(eng, f);
 	}
 	update_inspect_done(f);

@@ -14,12 +14,14 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "classify/sig.h"
 #include "output/writer.h"
 
 struct tpipe {
 	struct kp_config cfg;
 	struct kp_engine eng;
 	struct kp_output out;
+	struct kp_sigset *sigs;
 	char path[64];
 	uint64_t ts;
 };
@@ -43,7 +45,13 @@ static inline void tpipe_open(struct tpipe *t, const char *sets)
 	}
 	snprintf(t->path, sizeof(t->path), "/tmp/kp-test-%d.json", (int)getpid());
 	kp_output_open(&t->out, t->path, 1, err, sizeof(err));
-	kp_engine_init(&t->eng, &t->cfg, 0, NULL, &t->out);
+	t->sigs = NULL;
+	if (t->cfg.sig_dir[0]) {
+		struct kp_sig_opts so = {KP_SIG_AUTO, KP_SIG_ORDER_ATTRIBUTES};
+
+		kp_sigset_load_opts(t->cfg.sig_dir, &so, &t->sigs, stderr);
+	}
+	kp_engine_init(&t->eng, &t->cfg, 0, t->sigs, &t->out);
 	t->ts = 1700000000000000ull;
 }
 
@@ -57,6 +65,8 @@ static inline char *tpipe_close(struct tpipe *t)
 	kp_engine_flush(&t->eng);
 	kp_engine_fini(&t->eng);
 	kp_output_close(&t->out);
+	if (t->sigs)
+		kp_sigset_free(t->sigs);
 	f = fopen(t->path, "r");
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);

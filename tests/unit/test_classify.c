@@ -9,6 +9,8 @@
 #include "pkt_build.h"
 #include "tap.h"
 
+#include <sys/stat.h>
+
 static const char ssh_banner[] = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n";
 static const char http_req[] = "GET /index.html HTTP/1.1\r\nHost: www.example.test\r\n"
 			       "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
@@ -124,6 +126,37 @@ KP_TEST(classify_udp_dns_first_datagram)
 	CHECK(strstr(event_for_port(ev, 45000), "\"app_proto\":\"dns\"") != NULL);
 	CHECK(strstr(event_for_port(ev, 45000), "www.example.com") != NULL);
 	free(ev);
+}
+
+KP_TEST(classify_user_signature_for_unknown_flows)
+{
+	struct tpipe t;
+	struct tconn a, b;
+	char *ev, dir[64], path[128], sets[160];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/kp-pat-%d", (int)getpid());
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/kpdemo.pat", dir);
+	f = fopen(path, "w");
+	fputs("# a user signature\nkpdemo\nkpdemo/[0-9]\\.[0-9] hello\n", f);
+	fclose(f);
+	snprintf(sets, sizeof(sets), "signatures.dir=%s", dir);
+	tpipe_open(&t, sets);
+	tconn_open(&a, &t, 7, 46000, 1, 7777);
+	tconn_send(&a, 1, "KPDEMO/1.0 hello\r\n", 18); /* l7 patterns are case-insensitive */
+	tconn_send(&a, 0, "KPDEMO/1.0 ok\r\n", 15);
+	/* a flow a module knows keeps the module's label even if a pattern would match */
+	tconn_open(&b, &t, 8, 46001, 1, 7778);
+	tconn_send(&b, 1, "SSH-2.0-kpdemo/1.0 hello\r\n", 26);
+	tconn_send(&b, 0, "SSH-2.0-OpenSSH_9.2\r\n", 21);
+	ev = tpipe_close(&t);
+	CHECK(strstr(event_for_port(ev, 46000), "\"app_proto\":\"kpdemo\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 46000), "\"signature\":{\"name\":\"kpdemo\"") != NULL);
+	CHECK(strstr(event_for_port(ev, 46001), "\"app_proto\":\"ssh\"") != NULL);
+	free(ev);
+	unlink(path);
+	rmdir(dir);
 }
 
 KP_TEST(expect_table_one_use_and_ttl)
