@@ -75,6 +75,10 @@ printf 'classify.packets = 8\nstream.depth = lots\n' >"$tmp/bad.conf"
 "$bin" -q -c "$tmp/bad.conf" -r "$pcap" -l "$tmp/ev" 2>"$tmp/e"
 check "bad config: exit 1 with FILE:LINE" $([ $? = 1 ] && grep -q "bad.conf:2:" "$tmp/e"; echo $?)
 
+# the shipped example config loads and changes nothing
+"$bin" -q -c "$here/../config/kp2padm.conf" -r "$pcap" -l "$tmp/conf.json"
+check "shipped config loads, defaults unchanged" $(cmp -s "$tmp/conf.json" "$tmp/b.json"; echo $?)
+
 # events on stdout: JSON lines only (the summary goes to stderr)
 "$bin" -r "$pcap" -l - >"$tmp/o" 2>"$tmp/e"
 check "-l - gives JSON lines on stdout" \
