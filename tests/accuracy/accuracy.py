@@ -109,11 +109,15 @@ def main():
     disagree = []
     unknown_rows = collections.Counter()
     other_rows = collections.Counter()
-    for name in sorted(os.listdir(os.path.join(ndpi, "pcap"))):
-        tsv = os.path.join(ndpi, "expected", name + ".tsv")
+    captures = [(ndpi, n) for n in sorted(os.listdir(os.path.join(ndpi, "pcap")))]
+    sv = os.path.join(corpus, "suricata-verify")  # real DHT, labelled by Suricata's events
+    if os.path.isdir(os.path.join(sv, "pcap")):
+        captures += [(sv, n) for n in sorted(os.listdir(os.path.join(sv, "pcap")))]
+    for base, name in captures:
+        tsv = os.path.join(base, "expected", name + ".tsv")
         if not os.path.exists(tsv):
             continue
-        ours = run(binary, os.path.join(ndpi, "pcap", name))
+        ours = run(binary, os.path.join(base, "pcap", name))
         rows = [l.rstrip("\n").split("\t") for l in open(tsv) if not l.startswith("#")]
         if not any(expected_labels(r[5]) and expected_labels(r[5]) & P2P for r in rows):
             # a capture without any P2P flow of ours: every P2P label is a false positive
@@ -137,7 +141,7 @@ def main():
                 unknown_rows[got] += 1
                 continue
             exp = expected_labels(label)
-            if conf != "DPI" or exp is None:
+            if conf not in ("DPI", "suricata-verify") or exp is None:
                 other_rows[(label if exp is None else label + " (" + conf + ")", got)] += 1
                 continue
             name_key = sorted(exp)[0] if len(exp) == 1 else "/".join(sorted(exp))
