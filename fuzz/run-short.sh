@@ -87,10 +87,13 @@ run_one() {
 	log=$LOGS/$t.log
 	mkdir -p "$work"
 	[ -d "$seeds" ] || seeds=""
+	# inputs that once crashed (committed): run first, as seeds, on every run
+	local regress=$HERE/regress/$t
+	[ -d "$regress" ] || regress=""
 	rm -f "$ART/$t"-*
 	"$BUILD/fuzz/$t" -max_total_time="$SECS" -max_len="$(max_len "$t")" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ART/$t-" \
-		"$work" ${seeds:+"$seeds"} >"$log" 2>&1
+		"$work" ${seeds:+"$seeds"} ${regress:+"$regress"} >"$log" 2>&1
 	rc=$?
 	line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
 	if [ $rc -eq 0 ]; then

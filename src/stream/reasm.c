@@ -9,8 +9,8 @@
 
 void kp_stream_syn(struct kp_stream_dir *d, uint32_t isn)
 {
-	if (d->init && d->delivered)
-		return; /* a retransmitted SYN after data: keep our position */
+	if (d->init && (d->delivered || d->ooo))
+		return; /* a SYN after data (retransmitted or forged): first wins, keep our position */
 	d->next_seq = isn + 1;
 	d->init = true;
 }
@@ -202,7 +202,7 @@ void kp_stream_data(struct kp_stream *s, struct kp_stream_dir *d, uint32_t seq,
 		uint32_t n = len;
 
 		if (d->ooo && KP_SEQ_LT(d->ooo->seq, seq + len))
-			n = d->ooo->seq - seq;
+			n = KP_SEQ_GT(d->ooo->seq, seq) ? d->ooo->seq - seq : 0;
 		s->st.in_order++;
 		deliver(s, d, data, n, cb, arg);
 		data += n;

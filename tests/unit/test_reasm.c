@@ -233,4 +233,24 @@ KP_TEST(reasm_midstream_pickup)
 	CHECK(memcmp(s.buf, "hello world", 11) == 0);
 }
 
+/* found by fuzz_pipeline: a second SYN with another ISN while data is held out of order */
+KP_TEST(reasm_new_syn_while_holding_keeps_position)
+{
+	struct kp_stream st;
+	struct kp_stream_dir d;
+	struct sink s;
+
+	setup(&st, &d, &s);
+	st.cfg.depth = 1 << 20;
+	kp_stream_syn(&d, 1000);
+	FEED(1100, "ABCDEF"); /* held */
+	kp_stream_syn(&d, 1200); /* ignored: the first SYN's numbering stands */
+	FEED(1201, "WXYZ");    /* also ahead of 1001: held, nothing delivered */
+	CHECK_EQ(s.len, 0);
+	CHECK_EQ(d.next_seq, 1001);
+	kp_stream_flush(&st, &d, cb, &s);
+	CHECK_EQ(s.len, 10);
+	CHECK(memcmp(s.buf, "ABCDEFWXYZ", 10) == 0);
+}
+
 KP_TEST_MAIN()
