@@ -137,7 +137,7 @@ static void freeze_meta(struct kp_engine *eng, struct kp_flow *f)
 
 	if (!f->mod_state)
 		return;
-	if (f->mod->json) {
+	if (f->mod->json && eng->out) { /* nobody reads events: render nothing */
 		kp_json_begin(j);
 		f->mod->json(f->mod_state, f, j);
 		kp_json_end(j);

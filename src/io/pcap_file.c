@@ -8,6 +8,7 @@
 #include "io/source.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct pcap_src {
 	uint64_t last_good;   /* offset after the last complete packet */
 	uint64_t npkts;
 	int dlt;
+	bool classic;         /* pcap (not pcapng): record offsets are computed, not asked */
 };
 
 static int pcap_next_pkt(struct kp_source *s, struct kp_packet *p)
@@ -34,8 +36,10 @@ static int pcap_next_pkt(struct kp_source *s, struct kp_packet *p)
 
 	if (r == 1) {
 		ps->npkts++;
-		if (ps->fp) {
-			long pos = ftell(ps->fp);
+		if (ps->classic) {
+			ps->last_good += 16 + h->caplen; /* record header + data */
+		} else if (ps->fp) {
+			long pos = ftell(ps->fp); /* pcapng blocks vary: ask the stream */
 
 			if (pos >= 0)
 				ps->last_good = (uint64_t)pos;
@@ -123,6 +127,8 @@ int kp_source_pcap_open(struct kp_source *s, const char *path, char *err, size_t
 
 		ps->last_good = pos > 0 ? (uint64_t)pos : 0;
 	}
+	/* classic pcap: 24-byte file header, then records of 16 bytes + caplen */
+	ps->classic = pcap_major_version(ps->p) == 2 && ps->last_good == 24;
 	ps->dlt = pcap_datalink(ps->p);
 	s->ops = &pcap_ops;
 	s->priv = ps;

@@ -101,7 +101,18 @@ void kp_json_escape(struct kp_json *j, const void *sv, size_t n)
 
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
-		size_t l;
+		size_t l, run;
+
+		/* the common case: a run of printable ASCII copied at once */
+		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+			      s[run] != '\\';
+		     run++)
+			;
+		if (run > i) {
+			put(j, (const char *)s + i, run - i);
+			i = run;
+			continue;
+		}
 
 		switch (c) {
 		case '"':
