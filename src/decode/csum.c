@@ -11,18 +11,45 @@
 #include "decode/decode.h"
 
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 
 uint32_t kp_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-	size_t i;
+	/*
+	 * One's complement sums do not care about byte order up to a final swap
+	 * (RFC 1071, 2.(B)): add native 32-bit halves of 64-bit loads into a
+	 * 64-bit accumulator, fold, and swap back to network order.
+	 */
+	uint64_t acc = 0;
+	uint32_t r;
 
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	/* keep room: fold occasionally is not needed for 64 KiB inputs */
-	return sum;
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		acc += (w & 0xffffffffu) + (w >> 32);
+	}
+	for (; len >= 2; p += 2, len -= 2) {
+		uint16_t w;
+
+		memcpy(&w, p, 2);
+		acc += w;
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (len)
+		acc += p[0]; /* the high byte of a big-endian word is the low byte here */
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	r = (uint32_t)(((acc & 0xff) << 8) | (acc >> 8));
+#else
+	if (len)
+		acc += (uint64_t)p[0] << 8;
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	r = (uint32_t)acc;
+#endif
+	return sum + r;
 }
 
 uint16_t kp_csum_fold(uint32_t sum)

@@ -6,14 +6,17 @@
 #include <ctype.h>
 #include <string.h>
 
+static inline int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
 bool kp_starts_ci(const uint8_t *buf, size_t len, const char *s)
 {
-	size_t n = strlen(s);
+	size_t i;
 
-	if (len < n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (tolower(buf[i]) != tolower((unsigned char)s[i]))
+	for (i = 0; s[i]; i++)
+		if (i >= len || lower(buf[i]) != lower((unsigned char)s[i]))
 			return false;
 	return true;
 }

@@ -318,4 +318,29 @@ KP_TEST(decode_gtpu_tunnel)
 	kp_decoder_fini(&d);
 }
 
+/* the word-at-a-time checksum must equal RFC 1071's 16-bit loop for every length and alignment */
+KP_TEST(decode_csum_add_matches_reference)
+{
+	uint8_t b[1600];
+	uint32_t x = 99;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(b); i++) {
+		x = x * 1103515245u + 12345u;
+		b[i] = (uint8_t)(x >> 16);
+	}
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n < 1500; n += (n < 40 ? 1 : 37)) {
+			uint32_t ref = 7;
+
+			for (size_t i = 0; i + 1 < n; i += 2)
+				ref += (uint32_t)(b[off + i] << 8 | b[off + i + 1]);
+			if (n & 1)
+				ref += (uint32_t)(b[off + n - 1] << 8);
+			if (kp_csum_fold(kp_csum_add(7, b + off, n)) != kp_csum_fold(ref))
+				bad++;
+		}
+	CHECK_EQ(bad, 0);
+}
+
 KP_TEST_MAIN()
