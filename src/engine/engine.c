@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -21,6 +22,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
 		   const struct kp_sigset *sigs, struct kp_output *out)
 {
+	uint32_t seed;
 	int rc;
 
 	memset(e, 0, sizeof(*e));
@@ -31,8 +33,10 @@ int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
 	rc = kp_decoder_init(&e->dec, (enum kp_csum_mode)cfg->checksum, cfg->defrag_memcap);
 	if (rc)
 		goto fail;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = 0x5eed0000u + (uint32_t)worker; /* ids and output do not depend on it */
 	rc = kp_flow_table_init(&e->ft, cfg->flow_hash_size, cfg->flow_memcap, &cfg->timeouts,
-				0x5eed0000u + (uint32_t)worker, on_flow_end, e);
+				seed, on_flow_end, e);
 	if (rc)
 		goto fail_dec;
 	e->stream.cfg.depth = cfg->stream_depth;
