@@ -237,13 +237,24 @@ void kp_json_hex(struct kp_json *j, const char *k, const void *bv, size_t n)
 	putc_(j, '"');
 }
 
+/* Decimal digits of v into the end of t (24 bytes); returns the first digit. */
+static char *u64_digits(char *t, uint64_t v)
+{
+	char *p = t + 24;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
 void kp_json_u64(struct kp_json *j, const char *k, uint64_t v)
 {
-	char t[24];
-	int n = snprintf(t, sizeof(t), "%" PRIu64, v);
+	char t[24], *p = u64_digits(t, v);
 
 	key(j, k);
-	put(j, t, (size_t)n);
+	put(j, p, (size_t)(t + 24 - p));
 }
 
 void kp_json_i64(struct kp_json *j, const char *k, int64_t v)
@@ -272,17 +283,27 @@ void kp_json_bool(struct kp_json *j, const char *k, bool v)
 
 void kp_json_ts(struct kp_json *j, const char *k, uint64_t ts_us)
 {
-	char t[48];
-	struct tm tm;
-	time_t s = (time_t)(ts_us / 1000000);
-	int n;
+	time_t sec = (time_t)(ts_us / 1000000);
+	unsigned us = (unsigned)(ts_us % 1000000);
+	char t[32];
 
-	gmtime_r(&s, &tm);
-	n = (int)strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(t + n, sizeof(t) - (size_t)n, ".%06u+0000", (unsigned)(ts_us % 1000000));
+	/* the date and time part changes once a second: format it only then */
+	if (!j->ts_valid || sec != j->ts_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		j->ts_len = strftime(j->ts_text, sizeof(j->ts_text), "%Y-%m-%dT%H:%M:%S", &tm);
+		j->ts_sec = sec;
+		j->ts_valid = true;
+	}
+	t[0] = '.';
+	for (int i = 6; i >= 1; i--, us /= 10)
+		t[i] = (char)('0' + us % 10);
+	memcpy(t + 7, "+0000", 5);
 	key(j, k);
 	putc_(j, '"');
-	put(j, t, (size_t)n);
+	put(j, j->ts_text, j->ts_len);
+	put(j, t, 12);
 	putc_(j, '"');
 }
 

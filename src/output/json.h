@@ -26,6 +26,11 @@ struct kp_json {
 	int depth;     /* open objects/arrays */
 	bool first[KP_JSON_MAX_DEPTH]; /* next member is the first at this depth */
 	bool oom;      /* an allocation failed: output is truncated */
+	/* cache of the last timestamp's date and time text (kp_json_ts) */
+	bool ts_valid;
+	long long ts_sec;
+	size_t ts_len;
+	char ts_text[24];
 };
 
 void kp_json_init(struct kp_json *j);

@@ -96,6 +96,14 @@ KP_TEST(json_timestamp_iso8601)
 	kp_json_ts(&j, "t", 1455469967550422ull);
 	kp_json_end(&j);
 	CHECK_STR(j.buf, "{\"t\":\"2016-02-14T17:12:47.550422+0000\"}");
+	/* the cached date text must follow the seconds, and microseconds keep their zeros */
+	kp_json_begin(&j);
+	kp_json_ts(&j, "a", 1455469967000007ull);
+	kp_json_ts(&j, "b", 1455469968000000ull);
+	kp_json_ts(&j, "c", 0);
+	kp_json_end(&j);
+	CHECK_STR(j.buf, "{\"a\":\"2016-02-14T17:12:47.000007+0000\",\"b\":\"2016-02-14T17:12:48.000000+0000\","
+			 "\"c\":\"1970-01-01T00:00:00.000000+0000\"}");
 	kp_json_free(&j);
 }
 
