@@ -235,12 +235,8 @@ int main(int argc, char **argv)
 	if (!caps || !secs || !cpus)
 		return 1;
 	for (int i = 0; i < ncaps; i++) {
-		uint64_t bad, checked;
-
 		if (cap_load(&caps[i], argv[optind + i]))
 			return 1;
-		if (cfg.checksum == KP_CSUM_MODE_AUTO)
-			caps[i].lenient = kp_csum_survey(caps[i].path, &bad, &checked);
 		npkts += caps[i].npkts;
 		wire += caps[i].wire_bytes;
 	}
@@ -258,6 +254,13 @@ int main(int argc, char **argv)
 		t0 = clock_s(CLOCK_MONOTONIC);
 		c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 		for (int i = 0; i < ncaps; i++) {
+			/* as kp2padm -r does: survey the first packets' checksums, then run */
+			uint64_t bad, checked;
+			size_t n = caps[i].npkts < KP_CSUM_SURVEY_PKTS ? caps[i].npkts
+								       : KP_CSUM_SURVEY_PKTS;
+
+			caps[i].lenient = cfg.checksum == KP_CSUM_MODE_AUTO &&
+					  kp_csum_survey(caps[i].pkts, n, &bad, &checked);
 			run_cap(&e, &caps[i]);
 			kp_engine_flush(&e);
 		}

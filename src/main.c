@@ -83,12 +83,60 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Hands one packet to the pipeline and its verdict back to the source. */
+static void process_one(struct kp_engine *eng, struct kp_source *src, const struct kp_packet *pkt)
+{
+	struct kp_verdict v;
+
+	kp_engine_process(eng, pkt, &v);
+	src->ops->verdict(src, pkt, &v);
+}
+
+/*
+ * Reads up to KP_CSUM_SURVEY_PKTS packets ahead (copies), decides the checksum
+ * policy of this capture from them (checksum = auto), then processes them.
+ * Returns what the source's next() last returned.
+ */
+static int lead_in(struct kp_engine *eng, struct kp_source *src, const char *path, bool quiet)
+{
+	struct kp_packet *pk = calloc(KP_CSUM_SURVEY_PKTS, sizeof(*pk));
+	size_t n = 0;
+	uint64_t bad, checked;
+	int r = 1;
+
+	if (!pk)
+		return -1;
+	while (n < KP_CSUM_SURVEY_PKTS && (r = src->ops->next(src, &pk[n])) == 1) {
+		uint8_t *copy = malloc(pk[n].caplen ? pk[n].caplen : 1);
+
+		if (!copy) {
+			r = -1;
+			break;
+		}
+		memcpy(copy, pk[n].data, pk[n].caplen);
+		pk[n++].data = copy;
+	}
+	eng->csum_lenient = eng->cfg->checksum == KP_CSUM_MODE_AUTO &&
+			    kp_csum_survey(pk, n, &bad, &checked);
+	if (eng->csum_lenient && !quiet)
+		fprintf(stderr,
+			"kp2padm: %s: %llu of the first %llu checksums are bad: the capture looks "
+			"rewritten; counting bad checksums, inspecting anyway (checksum = strict "
+			"refuses)\n",
+			path, (unsigned long long)bad, (unsigned long long)checked);
+	for (size_t i = 0; i < n; i++) {
+		process_one(eng, src, &pk[i]);
+		free((void *)pk[i].data);
+	}
+	free(pk);
+	return r;
+}
+
 /* Runs one capture through the pipeline; returns 0 or -1 (error already printed). */
 static int run_capture(struct kp_engine *eng, const char *path, bool progress, bool quiet)
 {
 	struct kp_source src;
 	struct kp_packet pkt;
-	struct kp_verdict v;
 	char err[1024];
 	double last = now_s();
 	int r;
@@ -97,23 +145,9 @@ static int run_capture(struct kp_engine *eng, const char *path, bool progress, b
 		fprintf(stderr, "kp2padm: %s\n", err);
 		return -1;
 	}
-	eng->csum_lenient = false;
-	if (eng->cfg->checksum == KP_CSUM_MODE_AUTO) {
-		uint64_t bad, checked;
-
-		if (kp_csum_survey(path, &bad, &checked)) {
-			eng->csum_lenient = true;
-			if (!quiet)
-				fprintf(stderr,
-					"kp2padm: %s: %llu of the first %llu checksums are bad: the "
-					"capture looks rewritten; counting bad checksums, inspecting "
-					"anyway (checksum = strict refuses)\n",
-					path, (unsigned long long)bad, (unsigned long long)checked);
-		}
-	}
-	while ((r = src.ops->next(&src, &pkt)) == 1) {
-		kp_engine_process(eng, &pkt, &v);
-		src.ops->verdict(&src, &pkt, &v);
+	r = lead_in(eng, &src, path, quiet);
+	while (r == 1 && (r = src.ops->next(&src, &pkt)) == 1) {
+		process_one(eng, &src, &pkt);
 		if (progress && (eng->st.packets & 0x3fff) == 0 && now_s() - last > 1.0) {
 			uint64_t done, total;
 

@@ -9,16 +9,20 @@
  * the capture is "rewritten" and its bad checksums are counted but not
  * enforced. Otherwise packets with bad checksums are not inspected (the
  * receiver would have dropped them too, and inspecting them invites evasion).
+ * The caller reads the first packets once, surveys them, then processes them.
  */
 #ifndef KP_ENGINE_CSUM_SURVEY_H
 #define KP_ENGINE_CSUM_SURVEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define KP_CSUM_SURVEY_PKTS 1000
 
-/* Returns true if the capture at path looks rewritten; *bad / *checked report the counts. */
-bool kp_csum_survey(const char *path, uint64_t *bad, uint64_t *checked);
+struct kp_packet;
+
+/* Returns true if these first packets of a capture look rewritten; *bad / *checked: counts. */
+bool kp_csum_survey(const struct kp_packet *pk, size_t n, uint64_t *bad, uint64_t *checked);
 
 #endif
