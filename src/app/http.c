@@ -355,6 +355,25 @@ static void http_copy_value(char *dst, size_t cap, const uint8_t *l, size_t n, s
 	kp_copy_field(dst, cap, l + v, n - v);
 }
 
+/*
+ * A tracker announce names the client's listening port: the client host goes
+ * into the peer cache as a BitTorrent user, which is what later lets the
+ * MSE/PE rule give its encrypted connections medium confidence.
+ */
+static void http_note_announcer(struct kp_app_ctx *ctx, const uint8_t *t, size_t n)
+{
+	long v = http_query_param(t, n, "port");
+	unsigned port = 0;
+
+	for (size_t i = v < 0 ? n : (size_t)v; i < n && t[i] >= '0' && t[i] <= '9'; i++) {
+		port = port * 10 + (unsigned)(t[i] - '0');
+		if (port > 65535)
+			return;
+	}
+	if (ctx->caddr)
+		kp_peer_note(ctx, ctx->family, ctx->caddr, (uint16_t)port, KP_APP_BITTORRENT);
+}
+
 static uint32_t http_req_cb(void *arg, const uint8_t *l, size_t n)
 {
 	struct http_pctx *p = arg;
@@ -370,8 +389,10 @@ static uint32_t http_req_cb(void *arg, const uint8_t *l, size_t n)
 		}
 		kp_copy_field(st->method, sizeof(st->method), l, ml);
 		kp_copy_field(st->url, sizeof(st->url), l + to, tl);
-		if (http_info_hash(l + to, tl, st->info_hash))
+		if (http_info_hash(l + to, tl, st->info_hash)) {
 			st->have_ih = true;
+			http_note_announcer(p->ctx, l + to, tl);
+		}
 		http_refine(p, http_target_signal(l, ml, l + to, tl));
 		st->phase[0] = HP_HEADERS;
 		return 0;
