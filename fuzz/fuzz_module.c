@@ -41,56 +41,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct fz_bufs {
-	uint8_t *buf[2];
-	uint32_t len[2], cap;
-	uint32_t flight[2];
-	uint8_t flight_done[2];
-	uint32_t npkts[2];
-};
-
-/* Same bookkeeping as pb_append() in classify.c. */
-static void fz_append(struct fz_bufs *pb, uint8_t l4, int dir, const uint8_t *d, uint32_t len)
-{
-	uint32_t room = pb->cap - pb->len[dir], n = len < room ? len : room;
-
-	if (l4 == IPPROTO_UDP) {
-		if (pb->len[dir] == 0) {
-			n = len < pb->cap ? len : pb->cap;
-			memcpy(pb->buf[dir], d, n);
-			pb->len[dir] = n;
-		}
-	} else {
-		memcpy(pb->buf[dir] + pb->len[dir], d, n);
-		pb->len[dir] += n;
-	}
-	if (!pb->flight_done[dir])
-		pb->flight[dir] += len;
-	if (pb->flight[!dir])
-		pb->flight_done[!dir] = 1;
-}
-
-static void fz_ctx(struct kp_app_ctx *c, struct kp_engine *e, const struct kp_flow *f, int dir,
-		   const uint8_t *d, size_t len, bool gap, uint64_t ts)
-{
-	int cs = f->client_side;
-
-	memset(c, 0, sizeof(*c));
-	c->flow = f;
-	c->eng = e;
-	c->ts_us = ts;
-	c->l4 = f->key.l4;
-	c->dir = (uint8_t)dir;
-	c->gap = gap;
-	c->data = d;
-	c->len = len;
-	c->cport = f->key.port[cs];
-	c->sport = f->key.port[!cs];
-	c->family = f->key.family;
-	c->caddr = f->key.addr[cs];
-	c->saddr = f->key.addr[!cs];
-}
-
 /* Runs parse() on a private copy of the bytes (so overreads are caught). */
 static bool fz_parse(struct kp_engine *e, struct kp_flow *f, void *st, int dir,
 		     const uint8_t *d, size_t len, bool gap, uint64_t ts)
@@ -107,7 +57,7 @@ static bool fz_parse(struct kp_engine *e, struct kp_flow *f, void *st, int dir,
 	if (!copy)
 		return true;
 	memcpy(copy, d, len);
-	fz_ctx(&c, e, f, dir, copy, len, gap, ts);
+	kp_app_ctx_init(&c, e, f, dir, copy, len, gap, ts, NULL);
 	c.label = &m;
 	r = mod->parse(&c, st);
 	free(copy);
@@ -124,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kp_config cfg;
 	struct kp_engine *e;
 	struct kp_flow *f;
-	struct fz_bufs pb;
+	struct kp_probe_bufs *pb;
 	struct kp_json j;
 	void *st = NULL;
 	bool matched = false, done = false;
@@ -137,11 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kp_config_defaults(&cfg);
 	e = calloc(1, sizeof(*e));
 	f = calloc(1, sizeof(*f));
-	memset(&pb, 0, sizeof(pb));
-	pb.cap = cfg.classify_buffer;
-	pb.buf[0] = malloc(pb.cap);
-	pb.buf[1] = malloc(pb.cap);
-	if (!e || !f || !pb.buf[0] || !pb.buf[1])
+	pb = kp_probe_bufs_new(cfg.classify_buffer, 0);
+	if (!e || !f || !pb)
 		goto out;
 	e->cfg = &cfg;
 	kp_expect_table_init(&e->cls.expect, cfg.expect_ttl);
@@ -193,21 +140,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!copy)
 				break;
 			memcpy(copy, d, n);
-			pb.npkts[dir]++;
+			pb->npkts[dir]++;
 			pkts++;
-			fz_append(&pb, f->key.l4, dir, d, (uint32_t)n);
-			fz_ctx(&c, e, f, dir, copy, n, gap, ts);
-			c.buf_len[0] = pb.len[0];
-			c.buf_len[1] = pb.len[1];
-			c.flight[0] = pb.flight[0];
-			c.flight[1] = pb.flight[1];
-			c.npkts[0] = pb.npkts[0];
-			c.npkts[1] = pb.npkts[1];
+			kp_probe_bufs_append(pb, f->key.l4, dir, d, (uint32_t)n);
+			kp_app_ctx_init(&c, e, f, dir, copy, n, gap, ts, pb);
 			/* exact-size copies: a probe reading past buf_len is caught */
 			for (int dd = 0; dd < 2; dd++) {
-				bcopy[dd] = malloc(pb.len[dd] ? pb.len[dd] : 1);
+				bcopy[dd] = malloc(pb->len[dd] ? pb->len[dd] : 1);
 				if (bcopy[dd])
-					memcpy(bcopy[dd], pb.buf[dd], pb.len[dd]);
+					memcpy(bcopy[dd], pb->buf[dd], pb->len[dd]);
 				c.buf[dd] = bcopy[dd];
 			}
 			r = bcopy[0] && bcopy[1] ? mod->probe(&c, &m) : KP_PROBE_EXCLUDE;
@@ -233,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!mod->parse)
 					break;
 				for (int dd = 0; dd < 2 && !done; dd++)
-					done = fz_parse(e, f, st, dd, pb.buf[dd], pb.len[dd], false, ts);
+					done = fz_parse(e, f, st, dd, pb->buf[dd], pb->len[dd], false, ts);
 			} else if (pkts >= 4 * cfg.classify_packets) {
 				break; /* classify.c gives up after classify.packets */
 			}
@@ -256,8 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out_peers:
 	kp_peer_cache_fini(&e->cls.peers);
 out:
-	free(pb.buf[0]);
-	free(pb.buf[1]);
+	free(pb);
 	free(f);
 	free(e);
 	return 0;

@@ -19,8 +19,9 @@ static uint16_t port_of(const struct kp_flow *f, int client)
 	return f->key.port[client ? f->client_side : !f->client_side];
 }
 
-static void ctx_init(struct kp_app_ctx *ctx, struct kp_engine *eng, const struct kp_flow *f,
-		     int dir, const uint8_t *data, uint32_t len, bool gap, uint64_t ts_us)
+void kp_app_ctx_init(struct kp_app_ctx *ctx, struct kp_engine *eng, const struct kp_flow *f,
+		     int dir, const uint8_t *data, size_t len, bool gap, uint64_t ts_us,
+		     const struct kp_probe_bufs *pb)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->flow = f;
@@ -36,6 +37,14 @@ static void ctx_init(struct kp_app_ctx *ctx, struct kp_engine *eng, const struct
 	ctx->family = f->key.family;
 	ctx->caddr = addr_of(f, 1);
 	ctx->saddr = addr_of(f, 0);
+	if (!pb)
+		return;
+	for (int d = 0; d < 2; d++) {
+		ctx->buf[d] = pb->buf[d];
+		ctx->buf_len[d] = pb->len[d];
+		ctx->flight[d] = pb->flight[d];
+		ctx->npkts[d] = pb->npkts[d];
+	}
 }
 
 void kp_classify_flow_free(struct kp_flow *f)
@@ -76,29 +85,26 @@ void kp_classify_flow_new(struct kp_engine *eng, struct kp_flow *f, uint64_t ts_
 	update_inspect_done(f);
 }
 
-static struct kp_probe_bufs *pb_get(struct kp_classifier *c, struct kp_flow *f)
+struct kp_probe_bufs *kp_probe_bufs_new(uint32_t cap, uint32_t l7_cap)
 {
-	struct kp_probe_bufs *pb = f->pb;
+	struct kp_probe_bufs *pb = calloc(1, sizeof(*pb) + 2 * (size_t)cap + l7_cap);
 
-	if (pb)
-		return pb;
-	pb = calloc(1, sizeof(*pb) + 2 * (size_t)c->buf_cap + c->l7_cap);
 	if (!pb)
 		return NULL;
-	pb->cap = c->buf_cap;
+	pb->cap = cap;
+	pb->l7_cap = l7_cap;
 	pb->buf[0] = pb->mem;
-	pb->buf[1] = pb->mem + c->buf_cap;
-	pb->l7 = pb->mem + 2 * (size_t)c->buf_cap;
-	f->pb = pb;
+	pb->buf[1] = pb->mem + cap;
+	pb->l7 = pb->mem + 2 * (size_t)cap;
 	return pb;
 }
 
-static void pb_append(struct kp_classifier *c, struct kp_flow *f, struct kp_probe_bufs *pb,
-		      int dir, const uint8_t *data, uint32_t len)
+void kp_probe_bufs_append(struct kp_probe_bufs *pb, uint8_t l4, int dir, const uint8_t *data,
+			  uint32_t len)
 {
 	uint32_t room = pb->cap - pb->len[dir], n = len < room ? len : room;
 
-	if (f->key.l4 == IPPROTO_UDP) {
+	if (l4 == IPPROTO_UDP) {
 		/* UDP: keep the first datagram of each direction */
 		if (pb->len[dir] == 0) {
 			n = len < pb->cap ? len : pb->cap;
@@ -115,9 +121,16 @@ static void pb_append(struct kp_classifier *c, struct kp_flow *f, struct kp_prob
 	if (pb->flight[!dir])
 		pb->flight_done[!dir] = 1;
 	/* l7 buffer: arrival order, NULs removed */
-	for (uint32_t i = 0; i < len && pb->l7_len < c->l7_cap; i++)
+	for (uint32_t i = 0; i < len && pb->l7_len < pb->l7_cap; i++)
 		if (data[i])
 			pb->l7[pb->l7_len++] = data[i];
+}
+
+static struct kp_probe_bufs *pb_get(struct kp_classifier *c, struct kp_flow *f)
+{
+	if (!f->pb)
+		f->pb = kp_probe_bufs_new(c->buf_cap, c->l7_cap);
+	return f->pb;
 }
 
 static void set_label(struct kp_flow *f, unsigned app, unsigned conf)
@@ -159,7 +172,7 @@ static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const 
 
 	if (!f->mod || !f->mod->parse || f->parse_done || !len)
 		return;
-	ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us);
+	kp_app_ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us, NULL);
 	ctx.label = &m;
 	eng->cls.st.parse_calls++;
 	if (f->mod->parse(&ctx, f->mod_state) == KP_PARSE_DONE)
@@ -290,16 +303,8 @@ void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const u
 		pb->npkts[dir]++;
 		f->cls_pkts++;
 	}
-	pb_append(c, f, pb, dir, data, len);
-	ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us);
-	ctx.buf[0] = pb->buf[0];
-	ctx.buf[1] = pb->buf[1];
-	ctx.buf_len[0] = pb->len[0];
-	ctx.buf_len[1] = pb->len[1];
-	ctx.flight[0] = pb->flight[0];
-	ctx.flight[1] = pb->flight[1];
-	ctx.npkts[0] = pb->npkts[0];
-	ctx.npkts[1] = pb->npkts[1];
+	kp_probe_bufs_append(pb, f->key.l4, dir, data, len);
+	kp_app_ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us, pb);
 	/* port-hinted modules first, then the registry order */
 	for (unsigned i = 0; i < kp_module_count && !done; i++)
 		if (hinted(kp_modules[i], ctx.cport, ctx.sport))

@@ -27,6 +27,7 @@ struct kp_sig_scratch;
 /* Probe-phase buffers of one flow (freed when classification ends). */
 struct kp_probe_bufs {
 	uint32_t len[2], cap;
+	uint32_t l7_cap;
 	uint32_t flight[2];      /* first flight per direction (see app.h) */
 	uint8_t flight_done[2];  /* the other side has answered: flight frozen */
 	uint32_t npkts[2];
@@ -53,6 +54,26 @@ struct kp_classifier {
 	struct kp_classify_stats st;
 	uint32_t max_pkts, buf_cap, l7_cap;
 };
+
+/* Probe buffers of cap bytes per direction and an l7 buffer of l7_cap bytes (free()). */
+struct kp_probe_bufs *kp_probe_bufs_new(uint32_t cap, uint32_t l7_cap);
+
+/*
+ * Appends bytes of one direction the way classification keeps them: TCP, the
+ * stream prefix; UDP, the first datagram; the first flights (bytes a side sent
+ * before the other answered); the l7 buffer in arrival order without NULs.
+ * Packet counts (npkts) are the caller's.
+ */
+void kp_probe_bufs_append(struct kp_probe_bufs *pb, uint8_t l4, int dir, const uint8_t *data,
+			  uint32_t len);
+
+/*
+ * Fills what a module sees of flow f: transport, direction, the new bytes,
+ * addresses and ports by role, and, when pb is given, the probe-phase view.
+ */
+void kp_app_ctx_init(struct kp_app_ctx *ctx, struct kp_engine *eng, const struct kp_flow *f,
+		     int dir, const uint8_t *data, size_t len, bool gap, uint64_t ts_us,
+		     const struct kp_probe_bufs *pb);
 
 /* A new flow: checks expectations (ftp-data, DCC). */
 void kp_classify_flow_new(struct kp_engine *eng, struct kp_flow *f, uint64_t ts_us);

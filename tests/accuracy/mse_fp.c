@@ -19,35 +19,23 @@
 
 #include "app/bt_mse.h"
 #include "capture_util.h"
+#include "classify/classify.h"
 #include "stream/reasm.h"
 
 #define BUF 4096
 
 struct acc {
-	uint8_t b[2][BUF];
-	uint32_t len[2], flight[2];
-	int flight_done[2];
+	struct kp_probe_bufs *pb;
+	uint8_t l4;
 	int cur_dir;
 };
-
-static void add(struct acc *a, int dir, const uint8_t *d, uint32_t n)
-{
-	uint32_t room = BUF - a->len[dir], k = n < room ? n : room;
-
-	memcpy(a->b[dir] + a->len[dir], d, k);
-	a->len[dir] += k;
-	if (!a->flight_done[dir])
-		a->flight[dir] += n;
-	if (a->flight[!dir])
-		a->flight_done[!dir] = 1;
-}
 
 static void on_data(void *arg, const uint8_t *d, uint32_t n, bool gap)
 {
 	struct acc *a = arg;
 
 	(void)gap;
-	add(a, a->cur_dir, d, n);
+	kp_probe_bufs_append(a->pb, a->l4, a->cur_dir, d, n);
 }
 
 int main(int argc, char **argv)
@@ -75,6 +63,8 @@ int main(int argc, char **argv)
 			if (l->app == KP_APP_BITTORRENT)
 				continue;
 			ac = calloc(1, sizeof(*ac));
+			ac->pb = kp_probe_bufs_new(BUF, 0);
+			ac->l4 = l->key.l4;
 			memset(&st, 0, sizeof(st));
 			memset(sd, 0, sizeof(sd));
 			st.cfg.memcap = 1 << 24;
@@ -98,17 +88,21 @@ int main(int argc, char **argv)
 							       p->seq + ((p->tcp_flags & 0x02) ? 1 : 0),
 							       p->data + p->off, p->plen, on_data, ac);
 				} else if (p->plen) {
-					add(ac, dir, p->data + p->off, p->plen);
+					/* all datagrams in arrival order, as one stream per direction */
+					ac->l4 = IPPROTO_TCP;
+					kp_probe_bufs_append(ac->pb, IPPROTO_TCP, dir, p->data + p->off,
+							     p->plen);
 				}
 			}
 			for (int d = 0; d < 2; d++)
 				kp_stream_dir_release(&st, &sd[d]);
-			if (!ac->len[0] || !ac->len[1]) {
+			if (!ac->pb->len[0] || !ac->pb->len[1]) {
+				free(ac->pb);
 				free(ac);
 				continue;
 			}
-			hit = kp_bt_mse_rule(ac->b[0], ac->len[0], ac->flight[0], ac->b[1],
-					     ac->len[1], ac->flight[1]);
+			hit = kp_bt_mse_rule(ac->pb->buf[0], ac->pb->len[0], ac->pb->flight[0],
+					     ac->pb->buf[1], ac->pb->len[1], ac->pb->flight[1]);
 			enc = l->app == KP_APP_TLS || l->app == KP_APP_SSH || l->app == KP_APP_QUIC;
 			per_flows[l->app]++;
 			per_hits[l->app] += hit;
@@ -122,6 +116,7 @@ int main(int argc, char **argv)
 			if (hit)
 				printf("  MSE rule matches %s flow %u/%u in %s\n", kp_app_name(l->app),
 				       l->key.port[0], l->key.port[1], argv[a]);
+			free(ac->pb);
 			free(ac);
 		}
 		free(ls.l);
