@@ -378,7 +378,9 @@ static enum kp_decode_result decode_ip(struct kp_decoder *d, const uint8_t *p, s
 				}
 				/* Keep the header chain up to the fragment header; patch next header. */
 				memcpy(hdr, p, off);
-				hdr[6] = e[0]; /* simplification: only valid when no ext headers precede */
+				/* the kept header is never re-parsed (decoding resumes at `off`);
+				 * patching the base header's next-header is cosmetic */
+				hdr[6] = e[0];
 				r = kp_defrag_add(d->defrag, &d->st, AF_INET6, pi->src, pi->dst, id,
 						  e[0], hdr, off, p + off + 8, total - off - 8,
 						  fo & 0xfff8, fo & 1, ts_us, d->rbuf, d->rbuf_cap);

@@ -57,6 +57,10 @@ void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const
 		" unknown, %" PRIu64 " probe calls\n",
 		e->cls.st.by_expectation, e->cls.st.by_signature, e->cls.st.gave_up,
 		e->cls.st.probes);
+	fprintf(out,
+		"verdicts: accept %" PRIu64 ", drop %" PRIu64 "; %" PRIu64
+		" packets after their flow needed no more inspection (bypass candidates)\n",
+		e->st.verdict[KP_VERDICT_ACCEPT], e->st.verdict[KP_VERDICT_DROP], e->st.bypass);
 	if (wall_s > 0)
 		fprintf(out, "time: %.3f s, %.0f packets/s, %.3f Gbit/s\n", wall_s,
 			(double)e->st.packets / wall_s, (double)e->st.bytes * 8 / wall_s / 1e9);
