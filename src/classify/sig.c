@@ -710,6 +710,17 @@ static char *dup_n(const char *s, size_t n)
 	return p;
 }
 
+/* The next space-separated word of v[0..n) from *i: its start in *st, its length returned. */
+static size_t next_word(const char *v, size_t n, size_t *i, size_t *st)
+{
+	while (*i < n && is_space_ascii((uint8_t)v[*i]))
+		(*i)++;
+	*st = *i;
+	while (*i < n && !is_space_ascii((uint8_t)v[*i]))
+		(*i)++;
+	return *i - *st;
+}
+
 /* Parses a "userspace flags=" value. Returns false (and *why) on an unknown/unsupported flag. */
 static bool parse_flags(const char *v, size_t n, unsigned *flags, const char **why)
 {
@@ -717,14 +728,8 @@ static bool parse_flags(const char *v, size_t n, unsigned *flags, const char **w
 
 	*flags = 0;
 	while (i < n) {
-		size_t st, len;
+		size_t st, len = next_word(v, n, &i, &st);
 
-		while (i < n && is_space_ascii((uint8_t)v[i]))
-			i++;
-		st = i;
-		while (i < n && !is_space_ascii((uint8_t)v[i]))
-			i++;
-		len = i - st;
 		if (!len)
 			break;
 #define FLAG_IS(s) (len == sizeof(s) - 1 && !memcmp(v + st, s, len))
@@ -756,14 +761,8 @@ static void parse_attributes(const char *v, size_t n, struct sig *s)
 	size_t i = 0;
 
 	while (i < n) {
-		size_t st, len;
+		size_t st, len = next_word(v, n, &i, &st);
 
-		while (i < n && is_space_ascii((uint8_t)v[i]))
-			i++;
-		st = i;
-		while (i < n && !is_space_ascii((uint8_t)v[i]))
-			i++;
-		len = i - st;
 		if (!len)
 			break;
 		if (len == 6 && !memcmp(v + st, "subset", 6))

@@ -29,6 +29,7 @@
 #include "app/bittorrent.h"
 #include "app/bt_mse.h"
 #include "app_probe_util.h"
+#include "corpus_pcap.h"
 #include "output/json.h"
 #include "tap.h"
 
@@ -36,37 +37,6 @@ KP_TEST_MAIN()
 
 /* ---------------------------------------------------------------------------------------- */
 /* Corpus access */
-
-static const char *find_file(const char *const *roots, size_t nroots, const char *rel, char *buf,
-			     size_t n)
-{
-	for (size_t i = 0; i < nroots; i++) {
-		if (!roots[i])
-			continue;
-		snprintf(buf, n, "%s/%s", roots[i], rel);
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	printf("  skip: %s absent\n", rel);
-	return NULL;
-}
-
-/* A corpus file: under $KP_CORPUS, /work/shared/corpus or ../shared/corpus. */
-static const char *corpus_path(const char *rel, char *buf, size_t n)
-{
-	const char *const roots[] = {getenv("KP_CORPUS"), "/work/shared/corpus",
-				     "../shared/corpus", "../../shared/corpus"};
-
-	return find_file(roots, sizeof(roots) / sizeof(roots[0]), rel, buf, n);
-}
-
-/* A file of the project (tests/captures/pcap/...): under $KP_SRC, ., .. or ../.. */
-static const char *project_path(const char *rel, char *buf, size_t n)
-{
-	const char *const roots[] = {getenv("KP_SRC"), ".", "..", "../.."};
-
-	return find_file(roots, sizeof(roots) / sizeof(roots[0]), rel, buf, n);
-}
 
 struct pkt {
 	unsigned frame; /* 1-based, as tshark numbers them */
@@ -97,114 +67,44 @@ static void capture_free(struct capture *c)
 	free(c);
 }
 
-static bool decode(const uint8_t *b, size_t caplen, struct pkt *p)
+/* tc_pcap_each callback: keeps the Ethernet frames' TCP/UDP packets with their payload. */
+static void capture_add(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
 {
-	size_t off = 14, l4off, iplen;
-	uint16_t et;
-	uint8_t proto;
+	struct capture *c = arg;
+	struct pkt p;
 
-	if (caplen < 14)
-		return false;
-	et = kp_be16(b + 12);
-	if (et == 0x8100 && caplen >= 18) {
-		et = kp_be16(b + 16);
-		off = 18;
-	}
-	if (et == 0x0800) {
-		size_t ihl;
-
-		if (caplen < off + 20)
-			return false;
-		ihl = (size_t)(b[off] & 15) * 4;
-		if (kp_be16(b + off + 6) & 0x3fff)
-			return false; /* fragment */
-		iplen = kp_be16(b + off + 2);
-		proto = b[off + 9];
-		p->family = AF_INET;
-		memcpy(p->src, b + off + 12, 4);
-		memcpy(p->dst, b + off + 16, 4);
-		l4off = off + ihl;
-		iplen = off + iplen < caplen ? off + iplen : caplen;
-	} else if (et == 0x86dd) {
-		if (caplen < off + 40)
-			return false;
-		proto = b[off + 6];
-		p->family = AF_INET6;
-		memcpy(p->src, b + off + 8, 16);
-		memcpy(p->dst, b + off + 24, 16);
-		l4off = off + 40;
-		iplen = off + 40 + kp_be16(b + off + 4);
-		if (iplen > caplen)
-			iplen = caplen;
-	} else {
-		return false;
-	}
-	if (proto == IPPROTO_TCP) {
-		size_t doff;
-
-		if (iplen < l4off + 20)
-			return false;
-		p->sport = kp_be16(b + l4off);
-		p->dport = kp_be16(b + l4off + 2);
-		p->seq = kp_be32(b + l4off + 4);
-		p->tcp_flags = b[l4off + 13];
-		doff = (size_t)(b[l4off + 12] >> 4) * 4;
-		if (iplen < l4off + doff)
-			return false;
-		p->data = b + l4off + doff;
-		p->len = iplen - l4off - doff;
-	} else if (proto == IPPROTO_UDP) {
-		size_t ulen;
-
-		if (iplen < l4off + 8)
-			return false;
-		p->sport = kp_be16(b + l4off);
-		p->dport = kp_be16(b + l4off + 2);
-		ulen = kp_be16(b + l4off + 4);
-		if (ulen < 8 || l4off + ulen > iplen)
-			return false;
-		p->data = b + l4off + 8;
-		p->len = ulen - 8;
-	} else {
-		return false;
-	}
-	p->l4 = proto;
-	return true;
+	if (c->n >= MAX_PKTS || dlt != DLT_EN10MB || pi->payload_len > MAX_PAYLOAD)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.frame = frame;
+	p.family = pi->family;
+	p.l4 = pi->l4;
+	memcpy(p.src, pi->src, sizeof(p.src));
+	memcpy(p.dst, pi->dst, sizeof(p.dst));
+	p.sport = pi->sport;
+	p.dport = pi->dport;
+	p.seq = pi->seq;
+	p.tcp_flags = pi->tcp_flags;
+	p.len = pi->payload_len;
+	c->store[c->n] = malloc(p.len ? p.len : 1);
+	memcpy(c->store[c->n], pi->payload, p.len);
+	p.data = c->store[c->n];
+	c->p[c->n++] = p;
 }
 
 static struct capture *capture_load(const char *rel)
 {
 	char path[512], err[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *b;
 	struct capture *c;
-	unsigned frame = 0;
-	pcap_t *pc;
 
-	if (!strncmp(rel, "tests/", 6) ? !project_path(rel, path, sizeof(path))
-					: !corpus_path(rel, path, sizeof(path)))
+	if (!tc_path(rel, path, sizeof(path)))
 		return NULL;
-	pc = pcap_open_offline(path, err);
-	if (!pc) {
-		printf("  skip: %s: %s\n", rel, err);
-		return NULL;
-	}
 	c = calloc(1, sizeof(*c));
-	while (c && pcap_next_ex(pc, &h, &b) == 1 && c->n < MAX_PKTS) {
-		struct pkt p;
-
-		frame++;
-		memset(&p, 0, sizeof(p));
-		if (pcap_datalink(pc) != DLT_EN10MB || !decode(b, h->caplen, &p) ||
-		    p.len > MAX_PAYLOAD)
-			continue;
-		p.frame = frame;
-		c->store[c->n] = malloc(p.len ? p.len : 1);
-		memcpy(c->store[c->n], p.data, p.len);
-		p.data = c->store[c->n];
-		c->p[c->n++] = p;
+	if (c && !tc_pcap_each(path, capture_add, c, err)) {
+		printf("  skip: %s: %s\n", rel, err);
+		free(c);
+		return NULL;
 	}
-	pcap_close(pc);
 	return c;
 }
 
@@ -246,25 +146,16 @@ static enum kp_probe_result udp_probe(const struct kp_app_module *mod, const uin
 				      const uint8_t *data, size_t len, uint8_t dir, uint32_t np0,
 				      uint32_t np1, struct kp_match *m)
 {
+	struct probe_case pc = {IPPROTO_UDP, c1, c1len, s1, s1len, dir, 40000, 6881};
 	struct kp_app_ctx ctx;
 
-	memset(&ctx, 0, sizeof(ctx));
-	memset(m, 0, sizeof(*m));
-	ctx.l4 = IPPROTO_UDP;
-	ctx.dir = dir;
-	ctx.buf[0] = c1;
-	ctx.buf_len[0] = c1len;
-	ctx.buf[1] = s1;
-	ctx.buf_len[1] = s1len;
+	probe_ctx_fill(&ctx, &pc);
 	ctx.data = data;
 	ctx.len = len;
+	ctx.flight[0] = ctx.flight[1] = 0;
 	ctx.npkts[0] = np0;
 	ctx.npkts[1] = np1;
-	ctx.cport = 40000;
-	ctx.sport = 6881;
-	ctx.family = AF_INET;
-	ctx.caddr = cli_addr;
-	ctx.saddr = srv_addr;
+	memset(m, 0, sizeof(*m));
 	return mod->probe(&ctx, m);
 }
 
@@ -318,21 +209,6 @@ static char *parse_json(uint8_t l4, const struct chunk *ch, unsigned n, int fami
 	kp_json_free(&j);
 	free(st);
 	return out;
-}
-
-/* xorshift64*: the fixed-seed PRNG of the negative tests. */
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1DULL;
-}
-
-static void rng_fill(uint64_t *s, uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)(rng_next(s) >> 32);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -405,11 +281,11 @@ KP_TEST(benc_fuzz_bounded)
 
 	/* Random bencode-alphabet strings: the walker must stay in bounds (ASan) and agree. */
 	for (int i = 0; i < 200000; i++) {
-		size_t n = (size_t)(rng_next(&seed) % sizeof(b)), end = 0;
+		size_t n = (size_t)(tc_rng_next(&seed) % sizeof(b)), end = 0;
 		enum kp_benc_result r;
 
 		for (size_t k = 0; k < n; k++)
-			b[k] = (uint8_t)alpha[rng_next(&seed) % (sizeof(alpha) - 1)];
+			b[k] = (uint8_t)alpha[tc_rng_next(&seed) % (sizeof(alpha) - 1)];
 		r = kp_bt_benc_walk(b, n, &end);
 		if (r == KP_BENC_OK) {
 			ok++;
@@ -660,7 +536,7 @@ KP_TEST(peerwire_l7_sample)
 	FILE *f;
 	size_t n;
 
-	if (!corpus_path("l7-protocols/testing-data/bittorrent-a-1", path, sizeof(path)))
+	if (!tc_path("l7-protocols/testing-data/bittorrent-a-1", path, sizeof(path)))
 		return;
 	f = fopen(path, "rb");
 	CHECK(f != NULL);
@@ -995,18 +871,18 @@ KP_TEST(random_bytes_never_match)
 	unsigned matches = 0;
 
 	for (int i = 0; i < 20000; i++) {
-		size_t la = (size_t)(rng_next(&seed) % sizeof(a)), lb;
+		size_t la = (size_t)(tc_rng_next(&seed) % sizeof(a)), lb;
 		struct kp_match m;
-		int mode = (int)(rng_next(&seed) % 4);
+		int mode = (int)(tc_rng_next(&seed) % 4);
 
-		lb = (size_t)(rng_next(&seed) % sizeof(b));
-		rng_fill(&seed, a, la);
-		rng_fill(&seed, b, lb);
+		lb = (size_t)(tc_rng_next(&seed) % sizeof(b));
+		tc_rng_fill(&seed, a, la);
+		tc_rng_fill(&seed, b, lb);
 		/* Bias some buffers toward the probes' first bytes. */
 		if (mode == 1 && la)
 			a[0] = 'd';
 		if (mode == 2 && la > 2) {
-			a[0] = (uint8_t)(rng_next(&seed) % 5) << 4 | 1;
+			a[0] = (uint8_t)(tc_rng_next(&seed) % 5) << 4 | 1;
 			a[1] = 0;
 		}
 		if (mode == 3 && la && lb > 2) {
@@ -1213,8 +1089,8 @@ static void mse_make(uint64_t *seed, struct mse_flow *f, size_t pad_a, size_t pa
 	f->s_fl = (uint32_t)(96 + pad_b);
 	f->c2s_len = f->c_fl + next;
 	f->s2c_len = f->s_fl;
-	rng_fill(seed, f->c2s, f->c2s_len);
-	rng_fill(seed, f->s2c, f->s2c_len);
+	tc_rng_fill(seed, f->c2s, f->c2s_len);
+	tc_rng_fill(seed, f->s2c, f->s2c_len);
 }
 
 KP_TEST(mse_rule_matches_modelled_exchanges)
@@ -1224,8 +1100,8 @@ KP_TEST(mse_rule_matches_modelled_exchanges)
 	unsigned ok = 0, n = 2000;
 
 	for (unsigned i = 0; i < n; i++) {
-		size_t pa = (size_t)(rng_next(&seed) % 513), pb = (size_t)(rng_next(&seed) % 513);
-		size_t next = 20 + (size_t)(rng_next(&seed) % 580);
+		size_t pa = (size_t)(tc_rng_next(&seed) % 513), pb = (size_t)(tc_rng_next(&seed) % 513);
+		size_t next = 20 + (size_t)(tc_rng_next(&seed) % 580);
 
 		mse_make(&seed, &f, pa, pb, next);
 		if (kp_bt_mse_rule(f.c2s, f.c2s_len, f.c_fl, f.s2c, f.s2c_len, f.s_fl))
@@ -1263,7 +1139,7 @@ KP_TEST(mse_rule_need_more_and_exclude)
 	{
 		static uint8_t big[700];
 
-		rng_fill(&seed, big, sizeof(big));
+		tc_rng_fill(&seed, big, sizeof(big));
 		CHECK_EQ(kp_bt_mse_verdict(f.c2s, 196, 196, big, 700, 700), KP_PROBE_EXCLUDE);
 	}
 	/* Plaintext in a flight: a printable run of 16. */

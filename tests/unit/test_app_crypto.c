@@ -24,6 +24,7 @@
 #include "app/app.h"
 #include "app/tls_hello.h"
 #include "app_probe_util.h"
+#include "corpus_pcap.h"
 #include "output/json.h"
 #include "tap.h"
 
@@ -218,26 +219,6 @@ struct t_cap {
 	unsigned n;
 };
 
-static const char *corpus_pcap_dir(void)
-{
-	static const char *const dirs[] = {"/work/shared/corpus/ndpi/pcap",
-					   "../shared/corpus/ndpi/pcap",
-					   "../../shared/corpus/ndpi/pcap"};
-	static __thread char env_dir[512];
-	const char *env = getenv("KP_CORPUS"); /* set by the meson test runner */
-	struct stat sb;
-
-	if (env && *env) {
-		snprintf(env_dir, sizeof(env_dir), "%s/ndpi/pcap", env);
-		if (stat(env_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
-			return env_dir;
-	}
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (stat(dirs[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-			return dirs[i];
-	return NULL;
-}
-
 static void t_add_event(struct t_flow *f, uint8_t dir, const uint8_t *p, size_t n, bool gap)
 {
 	struct t_event *e;
@@ -287,163 +268,67 @@ static struct t_flow *t_flow_get(struct t_cap *c, uint8_t l4, int family, const 
 	return f;
 }
 
-static void t_l4(struct t_cap *c, int family, const uint8_t *src, const uint8_t *dst, uint8_t proto,
-		 const uint8_t *p, size_t n)
+/* tc_pcap_each callback: adds a packet's payload to its flow, TCP in sequence order. */
+static void t_packet(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
 {
+	struct t_cap *c = arg;
+	const uint8_t *pl = pi->payload;
+	size_t pn = pi->payload_len;
 	struct t_flow *f;
+	bool gap = false;
 	uint8_t dir;
+	int32_t d;
 
-	if (proto == IPPROTO_UDP && n >= 8) {
-		f = t_flow_get(c, IPPROTO_UDP, family, src, dst, kp_be16(p), kp_be16(p + 2), &dir);
-		if (f)
-			t_add_event(f, dir, p + 8, n - 8, false);
-	} else if (proto == IPPROTO_TCP && n >= 20) {
-		size_t doff = (size_t)(p[12] >> 4) * 4;
-		uint8_t flags = p[13];
-		uint32_t seq = kp_be32(p + 4);
-		bool gap = false;
-
-		if (doff < 20 || doff > n)
-			return;
-		f = t_flow_get(c, IPPROTO_TCP, family, src, dst, kp_be16(p), kp_be16(p + 2), &dir);
-		if (!f)
-			return;
-		const uint8_t *pl = p + doff;
-		size_t pn = n - doff;
-		if (flags & 0x02) { /* SYN */
-			f->next_seq[dir] = seq + 1;
-			f->seq_init[dir] = true;
-			return;
-		}
-		if (!f->seq_init[dir]) {
-			f->next_seq[dir] = seq;
-			f->seq_init[dir] = true;
-		}
-		int32_t d = (int32_t)(seq - f->next_seq[dir]);
-		if (d < 0) { /* retransmission or overlap: keep only new bytes */
-			if ((size_t)-d >= pn)
-				return;
-			pl += -d;
-			pn -= (size_t)-d;
-		} else if (d > 0) {
-			gap = true; /* lost bytes: the module is told */
-		}
-		t_add_event(f, dir, pl, pn, gap);
-		f->next_seq[dir] = seq + (uint32_t)(n - doff);
-		if (flags & 0x01)
-			f->next_seq[dir]++;
-	}
-}
-
-static void t_ip(struct t_cap *c, const uint8_t *p, size_t n)
-{
-	if (n < 1)
+	(void)frame;
+	(void)dlt;
+	f = t_flow_get(c, pi->l4, pi->family, pi->src, pi->dst, pi->sport, pi->dport, &dir);
+	if (!f)
 		return;
-	if ((p[0] >> 4) == 4 && n >= 20) {
-		size_t ihl = (size_t)(p[0] & 0xf) * 4, tot = kp_be16(p + 2);
-
-		if (ihl < 20 || tot < ihl || (kp_be16(p + 6) & 0x3fff))
-			return; /* fragments are not reassembled here */
-		if (tot < n)
-			n = tot;
-		if (ihl > n)
-			return;
-		t_l4(c, AF_INET, p + 12, p + 16, p[9], p + ihl, n - ihl);
-	} else if ((p[0] >> 4) == 6 && n >= 40) {
-		uint8_t nh = p[6];
-		size_t off = 40, pl = kp_be16(p + 4);
-
-		if (40 + pl < n)
-			n = 40 + pl;
-		for (int k = 0; k < 4 && (nh == 0 || nh == 43 || nh == 60); k++) {
-			if (off + 8 > n)
-				return;
-			nh = p[off];
-			off += ((size_t)p[off + 1] + 1) * 8;
-		}
-		if (off > n)
-			return;
-		t_l4(c, AF_INET6, p + 8, p + 24, nh, p + off, n - off);
-	}
-}
-
-static void t_packet(struct t_cap *c, int dlt, const uint8_t *p, size_t n)
-{
-	size_t off;
-	uint16_t et;
-
-	switch (dlt) {
-	case DLT_EN10MB:
-		if (n < 14)
-			return;
-		et = kp_be16(p + 12);
-		off = 14;
-		while ((et == 0x8100 || et == 0x88a8 || et == 0x9100) && off + 4 <= n) {
-			et = kp_be16(p + off + 2);
-			off += 4;
-		}
-		break;
-	case DLT_LINUX_SLL:
-		if (n < 16)
-			return;
-		et = kp_be16(p + 14);
-		off = 16;
-		break;
-#ifdef DLT_LINUX_SLL2
-	case DLT_LINUX_SLL2:
-		if (n < 20)
-			return;
-		et = kp_be16(p);
-		off = 20;
-		break;
-#endif
-	case DLT_RAW:
-		t_ip(c, p, n);
-		return;
-	case DLT_NULL:
-		if (n < 4)
-			return;
-		t_ip(c, p + 4, n - 4);
-		return;
-	default:
+	if (pi->l4 == IPPROTO_UDP) {
+		t_add_event(f, dir, pl, pn, false);
 		return;
 	}
-	if (et == 0x8864 && off + 8 <= n) { /* PPPoE session, then the PPP protocol */
-		uint16_t ppp = kp_be16(p + off + 6);
-
-		et = ppp == 0x0021 ? 0x0800 : ppp == 0x0057 ? 0x86dd : 0;
-		off += 8;
+	if (pi->tcp_flags & 0x02) { /* SYN */
+		f->next_seq[dir] = pi->seq + 1;
+		f->seq_init[dir] = true;
+		return;
 	}
-	if ((et == 0x0800 || et == 0x86dd) && off <= n)
-		t_ip(c, p + off, n - off);
+	if (!f->seq_init[dir]) {
+		f->next_seq[dir] = pi->seq;
+		f->seq_init[dir] = true;
+	}
+	d = (int32_t)(pi->seq - f->next_seq[dir]);
+	if (d < 0) { /* retransmission or overlap: keep only new bytes */
+		if ((size_t)-d >= pn)
+			return;
+		pl += -d;
+		pn -= (size_t)-d;
+	} else if (d > 0) {
+		gap = true; /* lost bytes: the module is told */
+	}
+	t_add_event(f, dir, pl, pn, gap);
+	f->next_seq[dir] = pi->seq + pi->payload_len;
+	if (pi->tcp_flags & 0x01)
+		f->next_seq[dir]++;
 }
 
 /* Loads a corpus capture into flows; NULL (and a skip line) when the corpus is absent. */
 static struct t_cap *cap_load(const char *name)
 {
-	const char *dir = corpus_pcap_dir();
-	char path[1100], err[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const uint8_t *pkt;
+	char rel[256], path[1100], err[PCAP_ERRBUF_SIZE];
 	struct t_cap *c;
-	pcap_t *pc;
 
-	if (!dir) {
-		printf("skip: corpus %s absent\n", name);
+	snprintf(rel, sizeof(rel), "ndpi/pcap/%s", name);
+	if (!tc_path(rel, path, sizeof(path)))
 		return NULL;
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	pc = pcap_open_offline(path, err);
-	if (!pc) {
-		printf("skip: %s absent (%s)\n", path, err);
-		return NULL;
-	}
 	c = calloc(1, sizeof(*c));
 	c->fl = calloc(T_MAX_FLOWS, sizeof(*c->fl));
-	int dlt = pcap_datalink(pc);
-	while (pcap_next_ex(pc, &h, &pkt) == 1)
-		t_packet(c, dlt, pkt, h->caplen);
-	pcap_close(pc);
+	if (!tc_pcap_each(path, t_packet, c, err)) {
+		printf("skip: %s absent (%s)\n", path, err);
+		free(c->fl);
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -825,23 +710,6 @@ KP_TEST(tls_parse_across_segments_and_records)
 
 /* ---- negative and robustness tests ---- */
 
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static void rng_fill(uint64_t *s, uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)(rng_next(s) >> 24);
-}
-
 KP_TEST(random_payloads_never_match_tls_quic_ssh)
 {
 	uint64_t seed = 0x6b703270616d6431ull;
@@ -849,13 +717,13 @@ KP_TEST(random_payloads_never_match_tls_quic_ssh)
 	int matches = 0, runs = 0;
 
 	for (int iter = 0; iter < 4000; iter++) {
-		size_t la = (size_t)(rng_next(&seed) % 1500), lb = (size_t)(rng_next(&seed) % 1500);
+		size_t la = (size_t)(tc_rng_next(&seed) % 1500), lb = (size_t)(tc_rng_next(&seed) % 1500);
 		struct kp_match m;
 
 		if (iter % 4 == 0)
 			la = (size_t)(iter / 4) % 64; /* plenty of short ones too */
-		rng_fill(&seed, a, la);
-		rng_fill(&seed, b, lb);
+		tc_rng_fill(&seed, a, la);
+		tc_rng_fill(&seed, b, lb);
 		struct probe_case tcp1 = {IPPROTO_TCP, a, la, NULL, 0, 0, 40000, 443};
 		struct probe_case tcp2 = {IPPROTO_TCP, a, la, b, lb, 1, 40000, 22};
 		struct probe_case udp = {IPPROTO_UDP, a, la, NULL, 0, 0, 40000, 443};
@@ -933,9 +801,9 @@ KP_TEST(mutated_real_payloads_do_not_crash)
 
 			memcpy(buf, seeds[s].p, n);
 			for (int k = 0; k < 1 + iter % 4; k++)
-				buf[rng_next(&seed) % n] = (uint8_t)rng_next(&seed);
+				buf[tc_rng_next(&seed) % n] = (uint8_t)tc_rng_next(&seed);
 			if (iter % 5 == 0)
-				n = (size_t)(rng_next(&seed) % (n + 1)); /* truncated */
+				n = (size_t)(tc_rng_next(&seed) % (n + 1)); /* truncated */
 			drive_bytes(seeds[s].mod, seeds[s].l4, buf, n);
 		}
 	}
@@ -1032,7 +900,7 @@ KP_TEST(quic_initial_tamper_and_truncation)
 		drive_bytes(&kp_mod_quic, IPPROTO_UDP, p, k);
 	for (int iter = 0; iter < 300; iter++) {
 		memcpy(p, f->ev[0].data, n);
-		p[rng_next(&seed) % 64] = (uint8_t)rng_next(&seed);
+		p[tc_rng_next(&seed) % 64] = (uint8_t)tc_rng_next(&seed);
 		drive_bytes(&kp_mod_quic, IPPROTO_UDP, p, n);
 	}
 	free(p);

@@ -19,6 +19,7 @@
 
 #include "app/app.h"
 #include "app_probe_util.h"
+#include "corpus_pcap.h"
 #include "output/json.h"
 #include "tap.h"
 
@@ -93,66 +94,8 @@ static char *parse_json(const struct kp_app_module *mod, uint8_t l4, const void 
 	return out;
 }
 
-static const char *corpus_root(void)
-{
-	static const char *const cands[] = {"/work/shared/corpus", "../shared/corpus",
-					    "../../shared/corpus"};
-	const char *env = getenv("KP_CORPUS"); /* set by tests/meson.build */
-	struct stat sb;
-
-	if (env && stat(env, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return env;
-	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
-		if (stat(cands[i], &sb) == 0 && S_ISDIR(sb.st_mode))
-			return cands[i];
-	return NULL;
-}
-
-/* The project's own captures: $KP_SRC/tests/captures/pcap, or relative to the cwd. */
-static const char *own_capture_dir(void)
-{
-	static char buf[512];
-	const char *src = getenv("KP_SRC");
-	struct stat sb;
-
-	if (src) {
-		snprintf(buf, sizeof(buf), "%s/tests/captures/pcap", src);
-		if (stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode))
-			return buf;
-	}
-	if (stat("tests/captures/pcap", &sb) == 0 && S_ISDIR(sb.st_mode))
-		return "tests/captures/pcap";
-	if (stat("../tests/captures/pcap", &sb) == 0 && S_ISDIR(sb.st_mode))
-		return "../tests/captures/pcap";
-	return NULL;
-}
-
-static uint8_t *read_file(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b;
-	long sz;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	sz = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(sz > 0 ? (size_t)sz : 1);
-	*n = fread(b, 1, sz > 0 ? (size_t)sz : 0, f);
-	fclose(f);
-	return b;
-}
-
 /* xorshift64*: fixed seed, same buffers on every run */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
-}
 
 /* ---- real payloads ---------------------------------------------------------------------- */
 
@@ -396,7 +339,7 @@ KP_TEST(edonkey_several_frames)
 
 KP_TEST(edonkey_l7_login_sample)
 {
-	const char *root = corpus_root();
+	const char *root = tc_corpus_root();
 	char path[512];
 	uint8_t *b;
 	size_t n = 0;
@@ -408,7 +351,7 @@ KP_TEST(edonkey_l7_login_sample)
 	}
 	/* edonkey-tcp-a-1: a client's login to a server (OP_LOGINREQUEST, no hash size byte). */
 	snprintf(path, sizeof(path), "%s/l7-protocols/testing-data/edonkey-tcp-a-1", root);
-	b = read_file(path, &n);
+	b = tc_read_file(path, &n);
 	CHECK(b != NULL);
 	if (!b)
 		return;
@@ -418,7 +361,7 @@ KP_TEST(edonkey_l7_login_sample)
 	/* edonkey-tcp-a-2 is the client's login plus the server's OP_SERVERMESSAGE (l7 joins
 	 * both directions): as one direction the two frames must still walk. */
 	snprintf(path, sizeof(path), "%s/l7-protocols/testing-data/edonkey-tcp-a-2", root);
-	b = read_file(path, &n);
+	b = tc_read_file(path, &n);
 	CHECK(b != NULL);
 	if (b) {
 		CHECK_EQ(tcp1(&kp_mod_edonkey, b, n), KP_PROBE_MATCH);
@@ -513,7 +456,7 @@ KP_TEST(edonkey_l7_udp_sample_not_matched)
 {
 	/* edonkey-udp-a-1 holds several short datagrams joined (and looks obfuscated): as one
 	 * datagram it must not match (and must not crash the probe). */
-	const char *root = corpus_root();
+	const char *root = tc_corpus_root();
 	char path[512];
 	uint8_t *b;
 	size_t n = 0;
@@ -523,7 +466,7 @@ KP_TEST(edonkey_l7_udp_sample_not_matched)
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/l7-protocols/testing-data/edonkey-udp-a-1", root);
-	b = read_file(path, &n);
+	b = tc_read_file(path, &n);
 	if (!b) {
 		printf("  skip: edonkey-udp-a-1 absent\n");
 		return;
@@ -601,7 +544,7 @@ KP_TEST(gnutella_udp_real)
 
 KP_TEST(gnutella_l7_samples)
 {
-	const char *root = corpus_root();
+	const char *root = tc_corpus_root();
 	static const char *const tcp_samples[] = {"gnutella-connect-1", "gnutella-connect-2"};
 	char path[512];
 	size_t n = 0;
@@ -614,7 +557,7 @@ KP_TEST(gnutella_l7_samples)
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/l7-protocols/testing-data/%s", root,
 			 tcp_samples[i]);
-		b = read_file(path, &n);
+		b = tc_read_file(path, &n);
 		CHECK(b != NULL);
 		if (b)
 			CHECK_EQ(tcp1(&kp_mod_gnutella, b, n), KP_PROBE_MATCH);
@@ -622,7 +565,7 @@ KP_TEST(gnutella_l7_samples)
 	}
 	/* gnutella-udp-a-1: "GND" 02 0800 01 01, G2 packet "PI" (ping). */
 	snprintf(path, sizeof(path), "%s/l7-protocols/testing-data/gnutella-udp-a-1", root);
-	b = read_file(path, &n);
+	b = tc_read_file(path, &n);
 	CHECK(b != NULL);
 	if (b)
 		CHECK_EQ(udp1(&kp_mod_gnutella, b, n), KP_PROBE_MATCH);
@@ -725,7 +668,7 @@ KP_TEST(soulseek_messages)
 KP_TEST(ares_login)
 {
 	struct kp_match m;
-	const char *root = corpus_root();
+	const char *root = tc_corpus_root();
 
 	CHECK_EQ(run(&kp_mod_ares, IPPROTO_TCP, ares_login, sizeof(ares_login), NULL, 0, &m),
 		 KP_PROBE_MATCH);
@@ -749,7 +692,7 @@ KP_TEST(ares_login)
 			uint8_t *b;
 
 			snprintf(path, sizeof(path), "%s/l7-protocols/testing-data/%s", root, s[i]);
-			b = read_file(path, &n);
+			b = tc_read_file(path, &n);
 			if (!b)
 				continue;
 			for (size_t k = 0; k < NMODS; k++)
@@ -813,16 +756,16 @@ KP_TEST(parsers_survive_hostile_bytes)
 			size_t len, off = 0;
 
 			if (it & 1) {
-				size_t si = (size_t)(rng() % 6);
+				size_t si = (size_t)(tc_rng_next(&rng_state) % 6);
 
 				len = seed_len[si];
 				memcpy(buf, seeds[si], len);
 				for (int f = 0; f < 4; f++)
-					buf[rng() % len] = (uint8_t)rng();
+					buf[tc_rng_next(&rng_state) % len] = (uint8_t)tc_rng_next(&rng_state);
 			} else {
-				len = 1 + rng() % sizeof(buf);
+				len = 1 + tc_rng_next(&rng_state) % sizeof(buf);
 				for (size_t b = 0; b < len; b++)
-					buf[b] = (uint8_t)rng();
+					buf[b] = (uint8_t)tc_rng_next(&rng_state);
 				if (it % 4 == 0)
 					buf[0] = 0xe3; /* give the eDonkey frame walker something */
 			}
@@ -830,12 +773,12 @@ KP_TEST(parsers_survive_hostile_bytes)
 			ctx.l4 = (it % 3 == 0 && (mod->l4 & KP_L4_UDP)) ? IPPROTO_UDP : IPPROTO_TCP;
 			ctx.label = &label;
 			while (off < len && mod->parse) {
-				size_t n = 1 + rng() % 97;
+				size_t n = 1 + tc_rng_next(&rng_state) % 97;
 
 				if (n > len - off)
 					n = len - off;
-				ctx.dir = (uint8_t)(rng() & 1);
-				ctx.gap = (rng() % 50) == 0;
+				ctx.dir = (uint8_t)(tc_rng_next(&rng_state) & 1);
+				ctx.gap = (tc_rng_next(&rng_state) % 50) == 0;
 				ctx.data = buf + off;
 				ctx.len = n;
 				if (mod->parse(&ctx, st) == KP_PARSE_DONE)
@@ -886,11 +829,11 @@ KP_TEST(random_buffers_match_nothing)
 
 	rng_state = 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < 20000; i++) {
-		size_t len = 1 + rng() % sizeof(buf);
+		size_t len = 1 + tc_rng_next(&rng_state) % sizeof(buf);
 		struct kp_match m;
 
 		for (size_t k = 0; k < len; k += 8) {
-			uint64_t r = rng();
+			uint64_t r = tc_rng_next(&rng_state);
 			size_t n = len - k < 8 ? len - k : 8;
 
 			memcpy(buf + k, &r, n);
@@ -926,11 +869,11 @@ KP_TEST(random_bodies_behind_magic_bytes)
 
 	rng_state = 0x1234567887654321ull;
 	for (int i = 0; i < 20000; i++) {
-		size_t len = 2 + rng() % (sizeof(buf) - 1);
+		size_t len = 2 + tc_rng_next(&rng_state) % (sizeof(buf) - 1);
 		struct kp_match m;
 
 		for (size_t k = 0; k < len; k++)
-			buf[k] = (uint8_t)rng();
+			buf[k] = (uint8_t)tc_rng_next(&rng_state);
 		buf[0] = magic[i % sizeof(magic)];
 		for (size_t k = 0; k < NMODS; k++) {
 			if (run(p2p_mods[k], IPPROTO_TCP, buf, len, NULL, 0, &m) == KP_PROBE_MATCH)
@@ -957,7 +900,7 @@ static bool is_own_sample(const char *name)
 /* Every other l7 sample (HTTP, TLS, SSH, DNS, IRC, MSN, BitTorrent, ...): no match. */
 KP_TEST(l7_other_samples_match_nothing)
 {
-	const char *root = corpus_root();
+	const char *root = tc_corpus_root();
 	char dir[512];
 	DIR *d;
 	struct dirent *e;
@@ -981,7 +924,7 @@ KP_TEST(l7_other_samples_match_nothing)
 		if (e->d_name[0] == '.' || is_own_sample(e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		b = read_file(path, &n);
+		b = tc_read_file(path, &n);
 		if (!b)
 			continue;
 		files++;
@@ -1027,96 +970,6 @@ struct tcap {
 	unsigned n;
 	unsigned match[NMODS][2]; /* flows matched per module, [TCP, UDP] */
 };
-
-/* Finds L3/L4 in a frame; returns payload or NULL. */
-static const uint8_t *decode(int dlt, const uint8_t *p, size_t caplen, uint8_t *l4,
-			     const uint8_t **src, const uint8_t **dst, uint16_t *sp, uint16_t *dp,
-			     size_t *plen)
-{
-	size_t off;
-	unsigned et;
-
-	switch (dlt) {
-	case DLT_EN10MB:
-		if (caplen < 14)
-			return NULL;
-		et = kp_be16(p + 12);
-		off = 14;
-		while ((et == 0x8100 || et == 0x88a8) && caplen >= off + 4) {
-			et = kp_be16(p + off + 2);
-			off += 4;
-		}
-		break;
-	case DLT_LINUX_SLL:
-		if (caplen < 16)
-			return NULL;
-		et = kp_be16(p + 14);
-		off = 16;
-		break;
-	case DLT_RAW:
-		if (caplen < 1)
-			return NULL;
-		et = (p[0] >> 4) == 6 ? 0x86dd : 0x0800;
-		off = 0;
-		break;
-	case DLT_NULL:
-		if (caplen < 5)
-			return NULL;
-		et = (p[4] >> 4) == 6 ? 0x86dd : 0x0800;
-		off = 4;
-		break;
-	default:
-		return NULL;
-	}
-	if (et == 0x0800) {
-		size_t ihl, tot;
-
-		if (caplen < off + 20 || (p[off] >> 4) != 4)
-			return NULL;
-		ihl = (size_t)(p[off] & 15) * 4;
-		tot = kp_be16(p + off + 2);
-		if ((kp_be16(p + off + 6) & 0x1fff) != 0 || tot < ihl || caplen < off + tot)
-			return NULL;
-		*l4 = p[off + 9];
-		*src = p + off + 12;
-		*dst = p + off + 16;
-		caplen = off + tot;
-		off += ihl;
-	} else if (et == 0x86dd) {
-		if (caplen < off + 40)
-			return NULL;
-		*l4 = p[off + 6];
-		*src = p + off + 8;
-		*dst = p + off + 24;
-		if (caplen > off + 40 + kp_be16(p + off + 4))
-			caplen = off + 40 + kp_be16(p + off + 4);
-		off += 40;
-	} else {
-		return NULL;
-	}
-	if (*l4 == IPPROTO_TCP) {
-		size_t doff;
-
-		if (caplen < off + 20)
-			return NULL;
-		doff = (size_t)(p[off + 12] >> 4) * 4;
-		if (doff < 20 || caplen < off + doff)
-			return NULL;
-		*sp = kp_be16(p + off);
-		*dp = kp_be16(p + off + 2);
-		*plen = caplen - off - doff;
-		return p + off + doff;
-	}
-	if (*l4 == IPPROTO_UDP) {
-		if (caplen < off + 8)
-			return NULL;
-		*sp = kp_be16(p + off);
-		*dp = kp_be16(p + off + 2);
-		*plen = caplen - off - 8;
-		return p + off + 8;
-	}
-	return NULL;
-}
 
 static void tflow_packet(struct tcap *tc, uint8_t l4, const uint8_t *src, const uint8_t *dst,
 			 uint16_t sp, uint16_t dp, size_t alen, const uint8_t *pl, size_t plen)
@@ -1224,33 +1077,43 @@ static void tflow_packet(struct tcap *tc, uint8_t l4, const uint8_t *src, const 
 	}
 }
 
+/* tc_pcap_each callback: hands each packet with payload to its flow. */
+static void tcap_packet(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
+{
+	(void)frame;
+	(void)dlt;
+	if (pi->payload_len)
+		tflow_packet(arg, pi->l4, pi->src, pi->dst, pi->sport, pi->dport,
+			     pi->family == AF_INET6 ? 16 : 4, pi->payload, pi->payload_len);
+}
+
 /* Reads a capture into tc; false if it cannot be opened. */
 static bool tcap_load(struct tcap *tc, const char *path)
 {
 	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline(path, err);
-	struct pcap_pkthdr *h;
-	const u_char *d;
-	int dlt;
 
 	memset(tc, 0, sizeof(*tc));
-	if (!p)
-		return false;
-	dlt = pcap_datalink(p);
-	while (pcap_next_ex(p, &h, &d) == 1) {
-		uint8_t l4 = 0;
-		const uint8_t *src = NULL, *dst = NULL, *pl;
-		uint16_t sp = 0, dp = 0;
-		size_t plen = 0;
+	return tc_pcap_each(path, tcap_packet, tc, err);
+}
 
-		pl = decode(dlt, d, h->caplen, &l4, &src, &dst, &sp, &dp, &plen);
-		if (!pl || plen == 0)
-			continue;
-		tflow_packet(tc, l4, src, dst, sp, dp, (size_t)(dst - src) == 16 ? 16 : 4, pl,
-			     plen);
+/*
+ * Loads a capture (under the corpus, or tests/captures/pcap/...) into a new tcap; NULL (and
+ * a skip line) when it is absent.
+ */
+static struct tcap *tcap_open(const char *rel)
+{
+	char path[512];
+	struct tcap *tc;
+
+	if (!tc_path(rel, path, sizeof(path)))
+		return NULL;
+	tc = calloc(1, sizeof(*tc));
+	if (tc && !tcap_load(tc, path)) {
+		printf("  skip: %s absent\n", path);
+		free(tc);
+		return NULL;
 	}
-	pcap_close(p);
-	return true;
+	return tc;
 }
 
 static void tcap_free(struct tcap *tc)
@@ -1292,23 +1155,12 @@ static char *flow_json(const struct tflow *f, const struct kp_app_module *mod)
 
 KP_TEST(pcap_gnutella)
 {
-	const char *root = corpus_root();
-	char path[512];
-	struct tcap *tc = calloc(1, sizeof(*tc));
+	struct tcap *tc = tcap_open("ndpi/pcap/gnutella.pcap");
 	unsigned servent_udp = 0, servent_udp_matched = 0, tcp_connect = 0, tcp_matched = 0,
 		 others = 0;
 
-	if (!root) {
-		printf("  skip: /work/shared/corpus absent\n");
-		free(tc);
+	if (!tc)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/ndpi/pcap/gnutella.pcap", root);
-	if (!tcap_load(tc, path)) {
-		printf("  skip: %s absent\n", path);
-		free(tc);
-		return;
-	}
 	for (unsigned i = 0; i < tc->n; i++) {
 		const struct tflow *f = tc->f[i];
 		bool gnu = f->res[1] == 1;
@@ -1342,21 +1194,10 @@ KP_TEST(pcap_gnutella)
 
 KP_TEST(pcap_edonkey)
 {
-	const char *root = corpus_root();
-	char path[512];
-	struct tcap *tc = calloc(1, sizeof(*tc));
+	struct tcap *tc = tcap_open("ndpi/pcap/edonkey.pcap");
 
-	if (!root) {
-		printf("  skip: /work/shared/corpus absent\n");
-		free(tc);
+	if (!tc)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/ndpi/pcap/edonkey.pcap", root);
-	if (!tcap_load(tc, path)) {
-		printf("  skip: %s absent\n", path);
-		free(tc);
-		return;
-	}
 	CHECK_EQ(tc->n, 1);
 	CHECK_EQ(tcap_matches(tc, &kp_mod_edonkey), 1);
 	for (size_t k = 1; k < NMODS; k++)
@@ -1374,22 +1215,11 @@ KP_TEST(pcap_edonkey)
 /* The project's own aMule capture (tests/captures/make-edonkey.sh), when present. */
 KP_TEST(pcap_edonkey_amule)
 {
-	struct tcap *tc = calloc(1, sizeof(*tc));
-	bool ok = false;
+	struct tcap *tc = tcap_open("tests/captures/pcap/edonkey-amule.pcap");
 	unsigned tcp = 0, udp = 0;
 
-	const char *dir = own_capture_dir();
-	char path[512];
-
-	if (dir) {
-		snprintf(path, sizeof(path), "%s/edonkey-amule.pcap", dir);
-		ok = tcap_load(tc, path);
-	}
-	if (!ok) {
-		printf("  skip: tests/captures/pcap/edonkey-amule.pcap absent\n");
-		free(tc);
+	if (!tc)
 		return;
-	}
 	for (unsigned i = 0; i < tc->n; i++) {
 		const struct tflow *f = tc->f[i];
 
@@ -1418,22 +1248,12 @@ KP_TEST(pcap_edonkey_amule)
 /* The project's own ADC capture (tests/captures/make-dc.sh: uhub + two ncdc), when present. */
 KP_TEST(pcap_directconnect_uhub)
 {
-	struct tcap *tc = calloc(1, sizeof(*tc));
-	bool ok = false, hub_seen = false;
+	struct tcap *tc = tcap_open("tests/captures/pcap/dc-uhub.pcap");
 	unsigned tcp = 0, udp = 0;
+	bool hub_seen = false;
 
-	const char *dir = own_capture_dir();
-	char path[512];
-
-	if (dir) {
-		snprintf(path, sizeof(path), "%s/dc-uhub.pcap", dir);
-		ok = tcap_load(tc, path);
-	}
-	if (!ok) {
-		printf("  skip: tests/captures/pcap/dc-uhub.pcap absent\n");
-		free(tc);
+	if (!tc)
 		return;
-	}
 	for (unsigned i = 0; i < tc->n; i++) {
 		const struct tflow *f = tc->f[i];
 		char *js;
@@ -1467,7 +1287,7 @@ KP_TEST(pcap_directconnect_uhub)
 /* Every other corpus capture (BitTorrent, HTTP, TLS, QUIC, DNS, mail, ...): nothing matches. */
 KP_TEST(pcap_others_match_nothing)
 {
-	const char *root = corpus_root();
+	const char *root = tc_corpus_root();
 	/* Corpus captures, then the project's own (tests/captures/pcap: BitTorrent, HTTP, FTP,
 	 * IRC ...), from the source root or the build directory. */
 	static const char *const sub[] = {"ndpi/pcap", "suricata-verify/pcap", NULL};
@@ -1484,8 +1304,8 @@ KP_TEST(pcap_others_match_nothing)
 
 		if (s < 2)
 			snprintf(dir, sizeof(dir), "%s/%s", root, sub[s]);
-		else if (s == 2 && own_capture_dir())
-			snprintf(dir, sizeof(dir), "%s", own_capture_dir());
+		else if (s == 2 && tc_capture_dir())
+			snprintf(dir, sizeof(dir), "%s", tc_capture_dir());
 		else
 			continue;
 		d = opendir(dir);

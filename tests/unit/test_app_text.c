@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "tap.h"
 #include "app_probe_util.h"
+#include "corpus_pcap.h"
 
 #include "app/ftp.h"
 #include "app/irc.h"
@@ -250,27 +251,13 @@ static enum kp_probe_result probe_np(const struct kp_app_module *mod, const uint
 				     size_t cn, const uint8_t *s, size_t sn, uint32_t spkts,
 				     struct kp_match *m)
 {
-	static const uint8_t ca[4] = {198, 18, 0, 1}, sa[4] = {198, 19, 0, 1};
+	struct probe_case pc = {IPPROTO_TCP, c, cn, s, sn, 1, 40000, 1};
 	struct kp_app_ctx ctx;
 
-	memset(&ctx, 0, sizeof(ctx));
-	memset(m, 0, sizeof(*m));
-	ctx.l4 = IPPROTO_TCP;
-	ctx.dir = 1;
-	ctx.buf[0] = c;
-	ctx.buf_len[0] = cn;
-	ctx.buf[1] = s;
-	ctx.buf_len[1] = sn;
-	ctx.data = s;
-	ctx.len = sn;
-	ctx.flight[1] = (uint32_t)sn;
-	ctx.npkts[0] = cn ? 1 : 0;
+	probe_ctx_fill(&ctx, &pc);
+	ctx.flight[0] = 0;
 	ctx.npkts[1] = spkts;
-	ctx.family = AF_INET;
-	ctx.caddr = ca;
-	ctx.saddr = sa;
-	ctx.cport = 40000;
-	ctx.sport = 1;
+	memset(m, 0, sizeof(*m));
 	return mod->probe(&ctx, m);
 }
 
@@ -373,92 +360,15 @@ static int only_match(const uint8_t *c, size_t cn, const uint8_t *s, size_t sn,
 
 /* ---- Corpus access (skipped when absent) ---- */
 
-static const char *corpus_dir(void)
-{
-	static const char *const dirs[] = {"/work/shared/corpus", "../shared/corpus",
-					   "../../shared/corpus", "../../../shared/corpus", NULL};
-	const char *env = getenv("KP_CORPUS"); /* set by tests/meson.build */
-
-	if (env && access(env, R_OK) == 0)
-		return env;
-	for (unsigned i = 0; dirs[i]; i++)
-		if (access(dirs[i], R_OK) == 0)
-			return dirs[i];
-	return NULL;
-}
-
-/*
- * "captures/<file>" names the project's own captures (tests/captures/pcap/,
- * made by tests/captures/make-*.sh), found from $KP_SRC, the working
- * directory or this file's directory; anything else is under the corpus.
- */
-static bool project_path(char *out, size_t cap, const char *rel)
-{
-	const char *src = getenv("KP_SRC"), *slash = strrchr(__FILE__, '/');
-
-	if (src) {
-		snprintf(out, cap, "%s/tests/captures/pcap/%s", src, rel + 9);
-		if (access(out, R_OK) == 0)
-			return true;
-	}
-	snprintf(out, cap, "tests/captures/pcap/%s", rel + 9);
-	if (access(out, R_OK) == 0)
-		return true;
-	if (slash) {
-		snprintf(out, cap, "%.*s/../captures/pcap/%s", (int)(slash - __FILE__), __FILE__,
-			 rel + 9);
-		if (access(out, R_OK) == 0)
-			return true;
-	}
-	printf("skip: project capture %s absent\n", rel + 9);
-	return false;
-}
-
-static bool corpus_path(char *out, size_t cap, const char *rel)
-{
-	const char *d = corpus_dir();
-
-	if (strncmp(rel, "captures/", 9) == 0)
-		return project_path(out, cap, rel);
-
-	if (!d) {
-		printf("skip: corpus absent (%s)\n", rel);
-		return false;
-	}
-	snprintf(out, cap, "%s/%s", d, rel);
-	if (access(out, R_OK) != 0) {
-		printf("skip: %s absent\n", out);
-		return false;
-	}
-	return true;
-}
-
-/* Reads a whole file (an l7-filter payload sample); NULL when absent. */
+/* Reads a whole corpus file (an l7-filter payload sample); NULL when absent. */
 static uint8_t *slurp(const char *rel, size_t *n)
 {
 	char p[512];
-	FILE *fp;
-	uint8_t *b;
-	long sz;
 
 	*n = 0;
-	if (!corpus_path(p, sizeof(p), rel))
+	if (!tc_path(rel, p, sizeof(p)))
 		return NULL;
-	fp = fopen(p, "rb");
-	if (!fp)
-		return NULL;
-	fseek(fp, 0, SEEK_END);
-	sz = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	b = malloc(sz > 0 ? (size_t)sz : 1);
-	if (b && fread(b, 1, (size_t)sz, fp) != (size_t)sz) {
-		free(b);
-		b = NULL;
-	}
-	fclose(fp);
-	if (b)
-		*n = (size_t)sz;
-	return b;
+	return tc_read_file(p, n);
 }
 
 /*
@@ -572,6 +482,40 @@ static void tflow_add(struct tflow *f, unsigned dir, uint32_t seq, uint8_t flags
 	f->next[dir] += (uint32_t)n;
 }
 
+struct load_arg {
+	struct tflow *f;
+	uint16_t cport, sport;
+};
+
+/* tc_pcap_each callback: adds the packets of the TCP flow load_arg names. */
+static void load_packet(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
+{
+	struct load_arg *la = arg;
+	struct tflow *f = la->f;
+	unsigned dir;
+
+	(void)frame;
+	(void)dlt;
+	if (pi->l4 != IPPROTO_TCP)
+		return;
+	if (pi->sport == la->cport && pi->dport == la->sport)
+		dir = 0;
+	else if (pi->sport == la->sport && pi->dport == la->cport)
+		dir = 1;
+	else
+		return;
+	if (!f->family) {
+		size_t al = pi->family == AF_INET ? 4 : 16;
+
+		f->family = pi->family;
+		memcpy(f->caddr, dir ? pi->dst : pi->src, al);
+		memcpy(f->saddr, dir ? pi->src : pi->dst, al);
+		f->cport = la->cport;
+		f->sport = la->sport;
+	}
+	tflow_add(f, dir, pi->seq, pi->tcp_flags, pi->payload, pi->payload_len);
+}
+
 /*
  * Loads the TCP flow between client port cport and server port sport of a
  * corpus capture. False (and a skip message) when the capture is absent.
@@ -579,155 +523,56 @@ static void tflow_add(struct tflow *f, unsigned dir, uint32_t seq, uint8_t flags
 static bool load_flow(const char *rel, uint16_t cport, uint16_t sport, struct tflow *f)
 {
 	char path[512], err[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *pkt;
-	pcap_t *pc;
-	int dlt;
+	struct load_arg la = {f, cport, sport};
 
 	memset(f, 0, sizeof(*f));
-	if (!corpus_path(path, sizeof(path), rel))
+	if (!tc_path(rel, path, sizeof(path)))
 		return false;
-	pc = pcap_open_offline(path, err);
-	if (!pc) {
+	if (!tc_pcap_each(path, load_packet, &la, err)) {
 		printf("skip: %s: %s\n", path, err);
 		return false;
 	}
-	dlt = pcap_datalink(pc);
-	while (pcap_next_ex(pc, &h, &pkt) == 1) {
-		size_t n = h->caplen, off = 0, l4off, tl;
-		uint16_t et = 0, sp, dp;
-		const uint8_t *src, *dst;
-		int fam;
-		unsigned dir;
-
-		if (dlt == DLT_EN10MB) {
-			if (n < 14)
-				continue;
-			et = (uint16_t)(pkt[12] << 8 | pkt[13]);
-			off = 14;
-			while ((et == 0x8100 || et == 0x88a8) && n >= off + 4) {
-				et = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
-				off += 4;
-			}
-		} else if (dlt == DLT_LINUX_SLL) {
-			if (n < 16)
-				continue;
-			et = (uint16_t)(pkt[14] << 8 | pkt[15]);
-			off = 16;
-		} else if (dlt == DLT_RAW) {
-			et = n && (pkt[0] >> 4) == 6 ? 0x86dd : 0x0800;
-		} else {
-			break;
-		}
-		if (et == 0x0800) {
-			size_t ihl, tot;
-
-			if (n < off + 20 || pkt[off + 9] != 6)
-				continue;
-			ihl = (size_t)(pkt[off] & 15) * 4;
-			tot = (size_t)(pkt[off + 2] << 8 | pkt[off + 3]);
-			if (tot < ihl || n < off + tot)
-				continue;
-			fam = AF_INET;
-			src = pkt + off + 12;
-			dst = pkt + off + 16;
-			l4off = off + ihl;
-			n = off + tot;
-		} else if (et == 0x86dd) {
-			size_t pl;
-
-			if (n < off + 40 || pkt[off + 6] != 6)
-				continue;
-			pl = (size_t)(pkt[off + 4] << 8 | pkt[off + 5]);
-			if (n < off + 40 + pl)
-				continue;
-			fam = AF_INET6;
-			src = pkt + off + 8;
-			dst = pkt + off + 24;
-			l4off = off + 40;
-			n = off + 40 + pl;
-		} else {
-			continue;
-		}
-		if (n < l4off + 20)
-			continue;
-		sp = (uint16_t)(pkt[l4off] << 8 | pkt[l4off + 1]);
-		dp = (uint16_t)(pkt[l4off + 2] << 8 | pkt[l4off + 3]);
-		if (sp == cport && dp == sport)
-			dir = 0;
-		else if (sp == sport && dp == cport)
-			dir = 1;
-		else
-			continue;
-		tl = (size_t)(pkt[l4off + 12] >> 4) * 4;
-		if (tl < 20 || n < l4off + tl)
-			continue;
-		if (!f->family) {
-			size_t al = fam == AF_INET ? 4 : 16;
-
-			f->family = fam;
-			memcpy(f->caddr, dir ? dst : src, al);
-			memcpy(f->saddr, dir ? src : dst, al);
-			f->cport = cport;
-			f->sport = sport;
-		}
-		tflow_add(f, dir, kp_be32(pkt + l4off + 4), pkt[l4off + 13], pkt + l4off + tl,
-			  n - l4off - tl);
-	}
-	pcap_close(pc);
 	return true;
+}
+
+struct list_arg {
+	uint16_t (*ports)[2];
+	unsigned n, max;
+};
+
+/* tc_pcap_each callback: notes each new TCP flow of an Ethernet capture. */
+static void list_packet(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
+{
+	struct list_arg *la = arg;
+	uint16_t sp = pi->sport, dp = pi->dport;
+	bool known = false;
+
+	(void)frame;
+	if (dlt != DLT_EN10MB || pi->l4 != IPPROTO_TCP)
+		return;
+	for (unsigned i = 0; i < la->n && !known; i++)
+		known = (la->ports[i][0] == sp && la->ports[i][1] == dp) ||
+			(la->ports[i][0] == dp && la->ports[i][1] == sp);
+	if (known || la->n == la->max)
+		return;
+	if ((pi->tcp_flags & 0x12) == 0x12) { /* SYN-ACK: the sender is the server */
+		la->ports[la->n][0] = dp;
+		la->ports[la->n++][1] = sp;
+	} else {
+		la->ports[la->n][0] = sp;
+		la->ports[la->n++][1] = dp;
+	}
 }
 
 /* The TCP flows of a capture as (client port, server port): the SYN's sender, else the first. */
 static unsigned list_flows(const char *rel, uint16_t (*ports)[2], unsigned max)
 {
 	char path[512], err[PCAP_ERRBUF_SIZE];
-	struct pcap_pkthdr *h;
-	const u_char *pkt;
-	unsigned nf = 0;
-	pcap_t *pc;
+	struct list_arg la = {ports, 0, max};
 
-	if (!corpus_path(path, sizeof(path), rel))
+	if (!tc_path(rel, path, sizeof(path)) || !tc_pcap_each(path, list_packet, &la, err))
 		return 0;
-	pc = pcap_open_offline(path, err);
-	if (!pc || pcap_datalink(pc) != DLT_EN10MB) {
-		if (pc)
-			pcap_close(pc);
-		return 0;
-	}
-	while (pcap_next_ex(pc, &h, &pkt) == 1) {
-		size_t n = h->caplen, off = 14, l4;
-		uint16_t et, sp, dp;
-		bool known = false;
-
-		if (n < 14)
-			continue;
-		et = (uint16_t)(pkt[12] << 8 | pkt[13]);
-		if (et == 0x0800 && n >= off + 20 && pkt[off + 9] == 6)
-			l4 = off + (size_t)(pkt[off] & 15) * 4;
-		else if (et == 0x86dd && n >= off + 40 && pkt[off + 6] == 6)
-			l4 = off + 40;
-		else
-			continue;
-		if (n < l4 + 14)
-			continue;
-		sp = (uint16_t)(pkt[l4] << 8 | pkt[l4 + 1]);
-		dp = (uint16_t)(pkt[l4 + 2] << 8 | pkt[l4 + 3]);
-		for (unsigned i = 0; i < nf && !known; i++)
-			known = (ports[i][0] == sp && ports[i][1] == dp) ||
-				(ports[i][0] == dp && ports[i][1] == sp);
-		if (known || nf == max)
-			continue;
-		if ((pkt[l4 + 13] & 0x12) == 0x12) { /* SYN-ACK: the sender is the server */
-			ports[nf][0] = dp;
-			ports[nf++][1] = sp;
-		} else {
-			ports[nf][0] = sp;
-			ports[nf++][1] = dp;
-		}
-	}
-	pcap_close(pc);
-	return nf;
+	return la.n;
 }
 
 #define RUN_PROBE_BUF 4096
@@ -834,21 +679,6 @@ static int others_exclude(const struct tflow *f, const struct kp_app_module *own
 		run_free(text_mods[i], &r);
 	}
 	return bad;
-}
-
-/* Deterministic PRNG (xorshift64*) for the random-payload tests. */
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ULL;
-}
-
-static void rng_fill(uint64_t *s, uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		b[i] = (uint8_t)(rng_next(s) >> 32);
 }
 
 /* ---- Tests on embedded frames (always run) ---- */
@@ -1647,10 +1477,10 @@ KP_TEST(random_payloads_never_match)
 
 	for (size_t len = 1; len <= 4096; len += (len < 64 ? 1 : len / 8)) {
 		for (int rep = 0; rep < 8; rep++) {
-			size_t bl = (size_t)(rng_next(&seed) % 4096) + 1;
+			size_t bl = (size_t)(tc_rng_next(&seed) % 4096) + 1;
 
-			rng_fill(&seed, a, len);
-			rng_fill(&seed, b, bl);
+			tc_rng_fill(&seed, a, len);
+			tc_rng_fill(&seed, b, bl);
 			for (unsigned i = 0; i < NMODS; i++) {
 				struct kp_match m;
 
@@ -1704,16 +1534,16 @@ KP_TEST(hostile_bytes_into_parsers)
 					feed(mod, st, &label, dir, (const uint8_t *)seeds[s].s,
 					     seeds[s].n, (size_t)s + 1);
 			for (int k = 0; k < 200; k++) {
-				size_t n = (size_t)(rng_next(&seed) % 8192);
+				size_t n = (size_t)(tc_rng_next(&seed) % 8192);
 
-				rng_fill(&seed, buf, n);
+				tc_rng_fill(&seed, buf, n);
 				/* Sprinkle line ends and spaces so the line parsers see lines. */
 				for (size_t q = 0; q < n / 16; q++) {
-					size_t at = (size_t)(rng_next(&seed) % (n ? n : 1));
-					buf[at] = "\n \r:|\x01,"[rng_next(&seed) % 7];
+					size_t at = (size_t)(tc_rng_next(&seed) % (n ? n : 1));
+					buf[at] = "\n \r:|\x01,"[tc_rng_next(&seed) % 7];
 				}
 				feed(mod, st, &label, (unsigned)k & 1, buf, n,
-				     (size_t)(rng_next(&seed) % 600) + 1);
+				     (size_t)(tc_rng_next(&seed) % 600) + 1);
 			}
 			render(mod, st, &j);
 			CHECK(!j.oom);
