@@ -79,8 +79,11 @@ static inline char *tpipe_close(struct tpipe *t)
 	return buf;
 }
 
-/* Sends one IPv4 packet: a = client last octet (198.18.0.a), b = server (198.19.0.b). */
-static inline void tpipe_send(struct tpipe *t, uint8_t l4, uint8_t sa, uint16_t sp, uint8_t da,
+/*
+ * Sends one IPv4 packet: a = client last octet (198.18.0.a), b = server (198.19.0.b).
+ * Returns the pipeline's verdict.
+ */
+static inline struct kp_verdict tpipe_send(struct tpipe *t, uint8_t l4, uint8_t sa, uint16_t sp, uint8_t da,
 			      uint16_t dp, uint32_t seq, uint32_t ack, uint8_t flags,
 			      const void *payload, size_t plen, int client_to_server)
 {
@@ -126,6 +129,7 @@ static inline void tpipe_send(struct tpipe *t, uint8_t l4, uint8_t sa, uint16_t 
 	pk.dlt = KP_DLT_RAW;
 	t->ts += 1000;
 	kp_engine_process(&t->eng, &pk, &v);
+	return v;
 }
 
 /* A TCP conversation helper: handshake, then data in either direction. */
@@ -147,17 +151,21 @@ static inline void tconn_open(struct tconn *c, struct tpipe *t, uint8_t ca, uint
 	tpipe_send(t, IPPROTO_TCP, ca, cp, sa, sp, c->cseq, c->sseq, 0x10, NULL, 0, 1);
 }
 
-static inline void tconn_send(struct tconn *c, int to_server, const void *d, size_t n)
+static inline struct kp_verdict tconn_send(struct tconn *c, int to_server, const void *d,
+					   size_t n)
 {
+	struct kp_verdict v;
+
 	if (to_server) {
-		tpipe_send(c->t, IPPROTO_TCP, c->ca, c->cp, c->sa, c->sp, c->cseq, c->sseq, 0x18, d,
-			   n, 1);
+		v = tpipe_send(c->t, IPPROTO_TCP, c->ca, c->cp, c->sa, c->sp, c->cseq, c->sseq,
+			       0x18, d, n, 1);
 		c->cseq += (uint32_t)n;
 	} else {
-		tpipe_send(c->t, IPPROTO_TCP, c->ca, c->cp, c->sa, c->sp, c->sseq, c->cseq, 0x18, d,
-			   n, 0);
+		v = tpipe_send(c->t, IPPROTO_TCP, c->ca, c->cp, c->sa, c->sp, c->sseq, c->cseq,
+			       0x18, d, n, 0);
 		c->sseq += (uint32_t)n;
 	}
+	return v;
 }
 
 /* Returns the line of the events text whose src_port is port (static buffer). */

@@ -159,6 +159,41 @@ KP_TEST(classify_user_signature_for_unknown_flows)
 	rmdir(dir);
 }
 
+/*
+ * The verdict is the pipeline's output: once a flow is labelled and its module
+ * needs no more bytes, every later packet says bypass (the inline gateway turns
+ * that into a mark that keeps the rest of the flow in the kernel); a control
+ * connection whose module keeps parsing (FTP) never does.
+ */
+KP_TEST(classify_verdict_bypass_once_inspection_is_done)
+{
+	struct tpipe t;
+	struct tconn a, b;
+	struct kp_verdict v;
+	char *ev;
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 61\r\n\r\n"
+				   "<html><body>0123456789012345678901234567890123</body></html>\n";
+
+	tpipe_open(&t, NULL);
+	tconn_open(&a, &t, 9, 47000, 1, 80);
+	v = tconn_send(&a, 1, http_req, sizeof(http_req) - 1);
+	CHECK_EQ(v.app, KP_APP_HTTP);
+	CHECK(v.flow_id != 0);
+	v = tconn_send(&a, 0, resp, sizeof(resp) - 1);
+	v = tconn_send(&a, 1, "x", 1);
+	CHECK(v.bypass);
+	CHECK_EQ(v.action, KP_VERDICT_ACCEPT);
+	tconn_open(&b, &t, 9, 47001, 1, 21);
+	tconn_send(&b, 0, "220 (vsFTPd 3.0.3)\r\n", 20);
+	v = tconn_send(&b, 1, "USER anonymous\r\n", 16);
+	CHECK_EQ(v.app, KP_APP_FTP);
+	v = tconn_send(&b, 0, "331 Please specify the password.\r\n", 34);
+	CHECK(!v.bypass);
+	CHECK(t.eng.st.bypass >= 1);
+	ev = tpipe_close(&t);
+	free(ev);
+}
+
 KP_TEST(expect_table_one_use_and_ttl)
 {
 	struct kp_expect_table *t = malloc(sizeof(*t));
