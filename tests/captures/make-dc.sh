@@ -167,16 +167,7 @@ key alice M-1
 key bob M-1
 say alice "/quit"
 say bob "/quit"
-for _ in $(seq 1 150); do
-	if ! tmux -S "$T/alice.sock" has-session 2>/dev/null &&
-		! tmux -S "$T/bob.sock" has-session 2>/dev/null; then
-		break
-	fi
-	sleep 0.1
-done
-if tmux -S "$T/alice.sock" has-session 2>/dev/null || tmux -S "$T/bob.sock" has-session 2>/dev/null; then
-	echo "note: an ncdc did not quit by itself; it is killed at exit" >&2
-fi
+kp_tmux_wait_gone ncdc "$T/alice.sock" "$T/bob.sock"
 kp_cap_stop
 
 # Expect alice's hub session, a UDP search result and client-client transfers.

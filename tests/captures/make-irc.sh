@@ -193,16 +193,7 @@ say alice "/part $CHAN see you"
 say alice "/quit kp2padm test done"
 say bob "/quit kp2padm test done"
 # irssi exits on /quit, then its tmux server (bounded wait).
-for _ in $(seq 1 150); do
-	if ! tmux -S "$T/alice.sock" has-session 2>/dev/null &&
-		! tmux -S "$T/bob.sock" has-session 2>/dev/null; then
-		break
-	fi
-	sleep 0.1
-done
-if tmux -S "$T/alice.sock" has-session 2>/dev/null || tmux -S "$T/bob.sock" has-session 2>/dev/null; then
-	echo "note: an irssi did not quit by itself; it is killed at exit" >&2
-fi
+kp_tmux_wait_gone irssi "$T/alice.sock" "$T/bob.sock"
 kp_cap_stop
 
 # Expect the IRC session and the DCC connection in the capture.

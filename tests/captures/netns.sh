@@ -127,3 +127,20 @@ kp_wait_port() {
 	echo "port $2 never opened in $1" >&2
 	return 1
 }
+
+# Waits (bounded: 15 s) until the tmux servers on the given sockets have exited,
+# e.g. after /quit was typed into the clients they run; says so when one stays
+# (the EXIT cleanup kills it). Usage: kp_tmux_wait_gone WHAT SOCKET...
+kp_tmux_wait_gone() {
+	local what=$1 s alive
+	shift
+	for _ in $(seq 1 150); do
+		alive=0
+		for s in "$@"; do
+			if tmux -S "$s" has-session 2>/dev/null; then alive=1; fi
+		done
+		[ $alive = 0 ] && return 0
+		sleep 0.1
+	done
+	echo "note: a $what did not quit by itself; it is killed at exit" >&2
+}
