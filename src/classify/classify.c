@@ -47,18 +47,41 @@ void kp_app_ctx_init(struct kp_app_ctx *ctx, struct kp_engine *eng, const struct
 	}
 }
 
-void kp_classify_flow_free(struct kp_flow *f)
+static size_t pb_size(const struct kp_probe_bufs *pb)
 {
-	if (f->mod_state) {
-		if (f->mod && f->mod->free_state)
-			f->mod->free_state(f->mod_state);
-		free(f->mod_state);
-		f->mod_state = NULL;
-	}
-	free(f->meta);
-	f->meta = NULL;
+	return sizeof(*pb) + 2 * (size_t)pb->cap + pb->l7_cap;
+}
+
+/* What a flow owns counts against the flow memcap (flow/flow_table.h). */
+static void pb_release(struct kp_engine *eng, struct kp_flow *f)
+{
+	if (!f->pb)
+		return;
+	kp_flow_table_mem(&eng->ft, -(int64_t)pb_size(f->pb));
 	free(f->pb);
 	f->pb = NULL;
+}
+
+static void state_release(struct kp_engine *eng, struct kp_flow *f)
+{
+	if (!f->mod_state)
+		return;
+	if (f->mod->free_state)
+		f->mod->free_state(f->mod_state);
+	free(f->mod_state);
+	f->mod_state = NULL;
+	kp_flow_table_mem(&eng->ft, -(int64_t)f->mod->state_size);
+}
+
+void kp_classify_flow_free(struct kp_engine *eng, struct kp_flow *f)
+{
+	state_release(eng, f);
+	if (f->meta) {
+		kp_flow_table_mem(&eng->ft, -(int64_t)(strlen(f->meta) + 1));
+		free(f->meta);
+		f->meta = NULL;
+	}
+	pb_release(eng, f);
 }
 
 static void update_inspect_done(struct kp_flow *f)
@@ -126,10 +149,18 @@ void kp_probe_bufs_append(struct kp_probe_bufs *pb, uint8_t l4, int dir, const u
 			pb->l7[pb->l7_len++] = data[i];
 }
 
-static struct kp_probe_bufs *pb_get(struct kp_classifier *c, struct kp_flow *f)
+static struct kp_probe_bufs *pb_get(struct kp_engine *eng, struct kp_flow *f)
 {
-	if (!f->pb)
-		f->pb = kp_probe_bufs_new(c->buf_cap, c->l7_cap);
+	struct kp_classifier *c = &eng->cls;
+	size_t need = sizeof(*f->pb) + 2 * (size_t)c->buf_cap + c->l7_cap;
+
+	if (f->pb)
+		return f->pb;
+	if (!kp_flow_table_reserve(&eng->ft, need, f))
+		return NULL;
+	f->pb = kp_probe_bufs_new(c->buf_cap, c->l7_cap);
+	if (f->pb)
+		kp_flow_table_mem(&eng->ft, (int64_t)need);
 	return f->pb;
 }
 
@@ -157,11 +188,10 @@ static void freeze_meta(struct kp_engine *eng, struct kp_flow *f)
 		/* keep the members without the enclosing braces */
 		if (!j->oom && j->len > 2)
 			f->meta = strndup(j->buf + 1, j->len - 2);
+		if (f->meta)
+			kp_flow_table_mem(&eng->ft, (int64_t)(j->len - 1));
 	}
-	if (f->mod->free_state)
-		f->mod->free_state(f->mod_state);
-	free(f->mod_state);
-	f->mod_state = NULL;
+	state_release(eng, f);
 }
 
 static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const uint8_t *data,
@@ -193,9 +223,12 @@ static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_ap
 	f->cls_state = KP_CLS_DONE;
 	eng->cls.st.matched[f->app < KP_APP__COUNT ? f->app : 0]++;
 	if (mod->state_size) {
-		f->mod_state = calloc(1, mod->state_size);
-		if (!f->mod_state)
-			f->parse_done = true;
+		if (kp_flow_table_reserve(&eng->ft, mod->state_size, f))
+			f->mod_state = calloc(1, mod->state_size);
+		if (f->mod_state)
+			kp_flow_table_mem(&eng->ft, (int64_t)mod->state_size);
+		else
+			f->parse_done = true; /* no memory for the parser: the label stands */
 	}
 	if (mod->parse && f->mod_state && pb) {
 		/* catch the parser up: everything seen so far, client side first */
@@ -205,8 +238,7 @@ static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_ap
 		f->parse_done = true;
 		freeze_meta(eng, f);
 	}
-	free(f->pb);
-	f->pb = NULL;
+	pb_release(eng, f);
 }
 
 /*
@@ -236,8 +268,7 @@ static void give_up(struct kp_engine *eng, struct kp_flow *f)
 		set_label(f, KP_APP_UNKNOWN, 0);
 		c->st.gave_up++;
 	}
-	free(f->pb);
-	f->pb = NULL;
+	pb_release(eng, f);
 }
 
 static bool hinted(const struct kp_app_module *m, uint16_t a, uint16_t b)
@@ -293,7 +324,7 @@ void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const u
 		update_inspect_done(f);
 		return;
 	}
-	pb = pb_get(c, f);
+	pb = pb_get(eng, f);
 	if (!pb) {
 		give_up(eng, f);
 		update_inspect_done(f);
@@ -329,8 +360,7 @@ void kp_classify_flow_end(struct kp_engine *eng, struct kp_flow *f)
 		give_up(eng, f);
 	else if (f->cls_state == KP_CLS_PENDING)
 		f->cls_state = KP_CLS_GAVE_UP;
-	free(f->pb);
-	f->pb = NULL;
+	pb_release(eng, f);
 }
 
 /* Services for modules (declared in app/app.h). */

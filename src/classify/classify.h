@@ -89,7 +89,7 @@ void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const u
 /* The flow is ending: gives pending classification its last chance, frees probe state. */
 void kp_classify_flow_end(struct kp_engine *eng, struct kp_flow *f);
 
-/* Frees the module state of a flow. */
-void kp_classify_flow_free(struct kp_flow *f);
+/* Frees what classification gave the flow (module state, event text, probe buffers). */
+void kp_classify_flow_free(struct kp_engine *eng, struct kp_flow *f);
 
 #endif

@@ -42,7 +42,7 @@ static const struct opt opts[] = {
 	{"stream.max_ooo", OPT_SIZE32, O(stream_max_ooo), 0, 4096, 1u << 30,
 	 "bytes held out of order in one direction before a gap is declared"},
 	{"flow.memcap", OPT_SIZE64, O(flow_memcap), 0, 65536, UINT64_MAX,
-	 "bytes of flow records; beyond it the oldest idle flow is evicted"},
+	 "bytes of flows and what they own (probe buffers, parser state); beyond it the least recently active flows are evicted"},
 	{"flow.hash_size", OPT_U32, O(flow_hash_size), 0, 16, 1u << 26, "flow hash buckets"},
 	{"flow.timeout.tcp_new", OPT_U32, TO(KP_TC_TCP_NEW), 0, 1, 86400 * 7,
 	 "seconds a TCP flow without a completed handshake may idle"},

@@ -117,7 +117,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 		kp_eve_flow(e, f, r);
 		e->st.events++;
 	}
-	kp_classify_flow_free(f);
+	kp_classify_flow_free(e, f);
 }
 
 static void tcp_track(struct kp_engine *e, struct kp_flow *f, int dir,

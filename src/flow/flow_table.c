@@ -202,18 +202,42 @@ void kp_flow_table_expire(struct kp_flow_table *t, uint64_t now_us)
 	}
 }
 
-/* Ends the least recently active flow of all lists. */
-static bool evict_one(struct kp_flow_table *t)
+/* Ends the least recently active flow of all lists, other than keep. */
+static bool evict_one(struct kp_flow_table *t, const struct kp_flow *keep)
 {
 	struct kp_flow *best = NULL;
 
-	for (int c = 0; c < KP_TC__COUNT; c++)
-		if (t->head[c] && (!best || t->head[c]->last_us < best->last_us))
-			best = t->head[c];
+	for (int c = 0; c < KP_TC__COUNT; c++) {
+		struct kp_flow *h = t->head[c];
+
+		if (h && h == keep)
+			h = h->lnext;
+		if (h && (!best || h->last_us < best->last_us))
+			best = h;
+	}
 	if (!best)
 		return false;
 	kp_flow_table_end(t, best, KP_END_EVICTED);
 	return true;
+}
+
+bool kp_flow_table_reserve(struct kp_flow_table *t, uint64_t bytes, const struct kp_flow *keep)
+{
+	bool hit = false;
+
+	while (t->st.mem_used + bytes > t->memcap) {
+		hit = true;
+		if (!evict_one(t, keep))
+			break;
+	}
+	if (hit)
+		t->st.memcap_hits++;
+	return t->st.mem_used + bytes <= t->memcap;
+}
+
+void kp_flow_table_mem(struct kp_flow_table *t, int64_t delta)
+{
+	t->st.mem_used = (uint64_t)((int64_t)t->st.mem_used + delta);
 }
 
 static int cmp_start(const void *a, const void *b)
@@ -268,11 +292,7 @@ static struct kp_flow *create(struct kp_flow_table *t, const struct kp_flow_key 
 {
 	struct kp_flow *f;
 
-	while (t->st.mem_used + sizeof(*f) > t->memcap) {
-		t->st.memcap_hits++;
-		if (!evict_one(t))
-			break;
-	}
+	kp_flow_table_reserve(t, sizeof(*f), NULL);
 	f = calloc(1, sizeof(*f));
 	if (!f) {
 		t->st.alloc_fail++;

@@ -22,10 +22,10 @@ struct kp_flow_timeouts {
 struct kp_flow_stats {
 	uint64_t created, ended_timeout, ended_closed, ended_evicted, ended_shutdown;
 	uint64_t tcp_reuse;    /* a new SYN ended an old flow on the same tuple */
-	uint64_t memcap_hits;  /* creations that had to evict */
+	uint64_t memcap_hits;  /* allocations that had to evict */
 	uint64_t alloc_fail;
 	uint64_t active, active_peak;
-	uint64_t mem_used;     /* bytes of flow structs */
+	uint64_t mem_used;     /* bytes of flow records and what they own (probe buffers, module state) */
 };
 
 enum kp_flow_end_reason {
@@ -70,6 +70,16 @@ void kp_flow_table_flush(struct kp_flow_table *t);
  */
 struct kp_flow *kp_flow_table_get(struct kp_flow_table *t, const struct kp_pkt_info *pi,
 				  uint64_t ts_us, int *dir, bool *created);
+
+/*
+ * Makes room for `bytes` more under the memcap by ending the least recently
+ * active flows (never `keep`, the flow being worked on). Returns false when the
+ * room cannot be made; the caller then does without the memory.
+ */
+bool kp_flow_table_reserve(struct kp_flow_table *t, uint64_t bytes, const struct kp_flow *keep);
+
+/* Accounts memory a flow came to own (+) or gave back (-) against the memcap. */
+void kp_flow_table_mem(struct kp_flow_table *t, int64_t delta);
 
 /* Moves f to the list of its current timeout class (after a state change) and marks activity. */
 void kp_flow_table_touch(struct kp_flow_table *t, struct kp_flow *f, uint64_t ts_us);

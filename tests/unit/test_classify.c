@@ -194,6 +194,36 @@ KP_TEST(classify_verdict_bypass_once_inspection_is_done)
 	free(ev);
 }
 
+/*
+ * The flow memcap covers what flows own, not only their records: a flood of
+ * flows that each sent one unclassifiable packet (each holding 8 KB of probe
+ * buffers) stays under the cap by evicting the oldest, and every flow is still
+ * reported.
+ */
+KP_TEST(classify_probe_buffers_count_against_flow_memcap)
+{
+	struct tpipe t;
+	char *ev;
+	uint8_t junk[100];
+	unsigned lines = 0, peak = 0;
+
+	memset(junk, 'z', sizeof(junk));
+	tpipe_open(&t, "flow.memcap=200K");
+	for (int i = 0; i < 1000; i++) {
+		tpipe_send(&t, IPPROTO_TCP, (uint8_t)(1 + i % 200), (uint16_t)(20000 + i), 1, 9000,
+			   1, 1, 0x18, junk, sizeof(junk), 1);
+		if (t.eng.ft.st.mem_used > peak)
+			peak = (unsigned)t.eng.ft.st.mem_used;
+	}
+	CHECK(peak <= 200 * 1024);
+	CHECK(t.eng.ft.st.ended_evicted >= 900);
+	ev = tpipe_close(&t);
+	for (const char *p = ev; (p = strchr(p, '\n')); p++)
+		lines++;
+	CHECK_EQ(lines, 1000);
+	free(ev);
+}
+
 KP_TEST(expect_table_one_use_and_ttl)
 {
 	struct kp_expect_table *t = malloc(sizeof(*t));
