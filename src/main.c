@@ -116,6 +116,11 @@ static int lead_in(struct kp_engine *eng, struct kp_source *src, const char *pat
 		memcpy(copy, pk[n].data, pk[n].caplen);
 		pk[n++].data = copy;
 	}
+	if (n && !kp_decode_dlt_supported(pk[0].dlt) && !quiet)
+		fprintf(stderr,
+			"kp2padm: %s: link type %d is not one kp2padm decodes; its packets are "
+			"counted, not classified\n",
+			path, pk[0].dlt);
 	eng->csum_lenient = eng->cfg->checksum == KP_CSUM_MODE_AUTO &&
 			    kp_csum_survey(pk, n, &bad, &checked);
 	if (eng->csum_lenient && !quiet)

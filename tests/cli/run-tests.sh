@@ -55,6 +55,15 @@ head -c 4096 /dev/urandom >"$tmp/garbage.pcap"
 "$bin" -q -r "$tmp/garbage.pcap" -l "$tmp/ev" 2>"$tmp/e"
 check "garbage file: exit 1 with reason" $([ $? = 1 ] && grep -q garbage.pcap "$tmp/e"; echo $?)
 
+# an unknown link type is counted and said, never fatal
+if command -v editcap >/dev/null; then
+	editcap -T ieee-802-11 "$pcap" "$tmp/wlan.pcap" 2>/dev/null
+	"$bin" -r "$tmp/wlan.pcap" -l "$tmp/ev" 2>"$tmp/e"
+	check "unknown link type: exit 0, counted and said" \
+		$([ $? = 0 ] && grep -q "link type 105 is not one kp2padm decodes" "$tmp/e" &&
+			grep -q "unknown link type [1-9]" "$tmp/e"; echo $?)
+fi
+
 # format by content: the same capture under a misleading name
 cp "$pcap" "$tmp/capture.txt"
 "$bin" -q -r "$tmp/capture.txt" -l "$tmp/a.json" && "$bin" -q -r "$pcap" -l "$tmp/b.json"
