@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 
 #include "app/app.h"
+#include "flow/flow.h"
 #include "app/bittorrent.h"
 #include "output/json.h"
 #include "util/cursor.h"
@@ -632,18 +633,112 @@ static enum kp_probe_result match(struct kp_match *m)
 	return KP_PROBE_MATCH;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Peer-wire messages without the handshake (a capture that starts mid-connection) */
+
+enum pw_result {
+	PW_BAD = 0,  /* not a sequence of peer-wire messages */
+	PW_PARTIAL,  /* valid so far, not enough to tell */
+	PW_MATCH,    /* two complete messages, or a 16 KiB block transfer message */
+};
+
+#define PW_BLOCK 16384u     /* the block size every client requests */
+#define PW_MAX_BLOCK 131072u
+
+/* Is (len, id, body) a well-formed message (BEP 3, fast extension BEP 6, BEP 10)? */
+static bool pw_msg_ok(uint32_t len, uint8_t id, const uint8_t *body, size_t have)
+{
+	switch (id) {
+	case 0: case 1: case 2: case 3: case 14: case 15: /* choke .. not interested, have all/none */
+		return len == 1;
+	case 4: case 13: case 17: /* have, suggest, allowed fast: piece index */
+		return len == 5;
+	case 5: /* bitfield */
+		return len >= 2 && len <= 65536;
+	case 6: case 8: case 16: /* request, cancel, reject: index, begin, length */
+		if (len != 13)
+			return false;
+		if (have >= 12) {
+			uint32_t blen = kp_be32(body + 8);
+
+			return blen > 0 && blen <= PW_MAX_BLOCK;
+		}
+		return true;
+	case 7: /* piece: index, begin, block */
+		return len > 9 && len <= 9 + PW_MAX_BLOCK;
+	case 9: /* DHT port */
+		return len == 3;
+	case 20: /* extended */
+		return len >= 2 && len <= (1u << 20);
+	default:
+		return false;
+	}
+}
+
+/*
+ * Walks buf as consecutive peer-wire messages <u32 length><u8 id><body>. A
+ * match needs two complete non-keep-alive messages, or a piece/request of
+ * exactly one 16 KiB block at a block-aligned offset (what every client sends).
+ */
+static enum pw_result pw_walk(const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	unsigned complete = 0;
+
+	while (off + 4 <= len) {
+		uint32_t l = kp_be32(p + off);
+		const uint8_t *body;
+		size_t have;
+
+		if (l == 0) { /* keep-alive */
+			off += 4;
+			continue;
+		}
+		if (off + 5 > len)
+			break;
+		body = p + off + 5;
+		have = len - off - 5;
+		if (!pw_msg_ok(l, p[off + 4], body, have))
+			return PW_BAD;
+		if (have >= 8 && (p[off + 4] == 7 || p[off + 4] == 6) &&
+		    kp_be32(body + 4) % PW_BLOCK == 0 &&
+		    (p[off + 4] == 7 ? l == 9 + PW_BLOCK : have >= 12 && kp_be32(body + 8) == PW_BLOCK))
+			return PW_MATCH;
+		if (l - 1 > have)
+			break; /* the message goes on beyond what we have */
+		off += 5 + (l - 1);
+		if (++complete >= 2)
+			return PW_MATCH;
+	}
+	return PW_PARTIAL;
+}
+
 static enum kp_probe_result probe_tcp(const struct kp_app_ctx *ctx, struct kp_match *m)
 {
 	enum hs_result r[2] = {HS_PREFIX, HS_PREFIX};
+	/* no SYN seen: the capture may have begun after the handshakes */
+	bool midstream = ctx->flow && !ctx->flow->syn_seen;
+	enum pw_result pw[2] = {PW_PARTIAL, PW_PARTIAL};
 
 	for (unsigned d = 0; d < 2; d++)
-		if (ctx->buf[d] && ctx->buf_len[d])
+		if (ctx->buf[d] && ctx->buf_len[d]) {
 			r[d] = hs_check(ctx->buf[d], ctx->buf_len[d]);
+			if (r[d] == HS_BAD && midstream)
+				pw[d] = pw_walk(ctx->buf[d], ctx->buf_len[d]);
+		}
 	if (r[0] == HS_FIXED || r[1] == HS_FIXED) {
 		note_peer(ctx, ctx->saddr, ctx->sport);
 		return match(m);
 	}
-	if (r[0] == HS_BAD || r[1] == HS_BAD)
+	if (midstream && (pw[0] == PW_MATCH || pw[1] == PW_MATCH) &&
+	    (r[0] != HS_BAD || pw[0] != PW_BAD) && (r[1] != HS_BAD || pw[1] != PW_BAD)) {
+		note_peer(ctx, ctx->saddr, ctx->sport);
+		match(m);
+		m->confidence = KP_CONF_MEDIUM;
+		return KP_PROBE_MATCH;
+	}
+	if ((r[0] == HS_BAD && pw[0] != PW_PARTIAL) || (r[1] == HS_BAD && pw[1] != PW_PARTIAL) ||
+	    (!midstream && (r[0] == HS_BAD || r[1] == HS_BAD)))
 		return KP_PROBE_EXCLUDE;
 	return KP_PROBE_NEED_MORE;
 }

@@ -14,6 +14,8 @@
  * of A's bytes to tell an encrypted handshake from "\x13BitTorrent protocol".
  *
  * THE RULE (kp_bt_mse_verdict), on the TCP stream prefixes and first flights:
+ *   R0  the flow was seen from its SYN (a flow picked up mid-stream shows no first
+ *       flights) and no bytes were lost -> else EXCLUDE.
  *   R1  the client speaks first: server bytes with no client byte -> EXCLUDE.
  *   R2  the client's first flight (bytes before the server answered) is 96..608
  *       bytes: more than 608 while the server is silent -> EXCLUDE at once; fewer
@@ -64,6 +66,7 @@
 
 #include "app/app.h"
 #include "app/bt_mse.h"
+#include "flow/flow.h"
 #include "output/json.h"
 #include "util/cursor.h"
 
@@ -229,6 +232,9 @@ static enum kp_probe_result mse_probe(const struct kp_app_ctx *ctx, struct kp_ma
 	enum kp_probe_result r;
 
 	if (ctx->l4 != IPPROTO_TCP || ctx->gap)
+		return KP_PROBE_EXCLUDE;
+	/* the rule reads the first flights: a flow picked up mid-stream has none to show */
+	if (ctx->flow && !ctx->flow->syn_seen)
 		return KP_PROBE_EXCLUDE;
 	/*
 	 * The client spoke again if its buffer holds more than its first flight, or if

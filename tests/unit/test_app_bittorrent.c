@@ -32,8 +32,8 @@
 #include "corpus_pcap.h"
 #include "output/json.h"
 #include "tap.h"
+#include "flow/flow.h"
 
-KP_TEST_MAIN()
 
 /* ---------------------------------------------------------------------------------------- */
 /* Corpus access */
@@ -1631,3 +1631,78 @@ KP_TEST(prefixes_stay_in_bounds)
 	CHECK(runs > 1000);
 	capture_free(c);
 }
+
+/*
+ * A capture that begins after the handshakes (no SYN seen): the peer-wire
+ * messages alone (bitfield, interested, request, piece ...) identify the flow,
+ * at medium confidence. Bytes: the real exchange of tests/captures/pcap/bt-plain.pcap
+ * (libtorrent peers) with each side's 68-byte handshake cut off. A flow whose SYN
+ * was seen must still start with the handshake.
+ */
+static size_t stream_of(const struct capture *c, uint16_t port, bool to_port, uint8_t *out,
+			size_t cap)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < c->n; i++) {
+		const struct pkt *p = &c->p[i];
+
+		if (p->l4 != IPPROTO_TCP || !p->len || (to_port ? p->dport : p->sport) != port)
+			continue;
+		if (n + p->len > cap)
+			break;
+		memcpy(out + n, p->data, p->len);
+		n += p->len;
+	}
+	return n;
+}
+
+KP_TEST(peerwire_midstream_without_handshake)
+{
+	struct capture *c = capture_load("tests/captures/pcap/bt-plain.pcap");
+	static uint8_t cs[4096], sc[4096];
+	struct kp_flow fake;
+	struct kp_app_ctx ctx;
+	struct kp_match m;
+	size_t cn, sn;
+	uint64_t rng = 77;
+	unsigned hits = 0;
+
+	if (!c)
+		return;
+	cn = stream_of(c, 6881, true, cs, sizeof(cs));
+	sn = stream_of(c, 6881, false, sc, sizeof(sc));
+	CHECK(cn > 68 + 10 && sn > 68 + 10);
+	CHECK(memcmp(cs, "\x13" "BitTorrent protocol", 20) == 0);
+	{
+		struct probe_case pc = {IPPROTO_TCP, cs + 68, cn - 68, sc + 68, sn - 68, 1, 40000,
+					6881};
+
+		memset(&fake, 0, sizeof(fake));
+		probe_ctx_fill(&ctx, &pc);
+		ctx.flow = &fake; /* picked up mid-stream: no SYN */
+		memset(&m, 0, sizeof(m));
+		CHECK_EQ(kp_mod_bittorrent.probe(&ctx, &m), KP_PROBE_MATCH);
+		CHECK_EQ(m.app, KP_APP_BITTORRENT);
+		CHECK_EQ(m.confidence, KP_CONF_MEDIUM);
+		fake.syn_seen = true; /* seen from its SYN: without a handshake it is not ours */
+		CHECK_EQ(kp_mod_bittorrent.probe(&ctx, &m), KP_PROBE_EXCLUDE);
+	}
+	/* random streams picked up mid-stream are not peer wire */
+	memset(&fake, 0, sizeof(fake));
+	for (int i = 0; i < 20000; i++) {
+		size_t n = 5 + (size_t)(tc_rng_next(&rng) % 1400);
+		struct probe_case pc;
+
+		tc_rng_fill(&rng, cs, n);
+		pc = (struct probe_case){IPPROTO_TCP, cs, n, NULL, 0, 0, 40000, 6881};
+		probe_ctx_fill(&ctx, &pc);
+		ctx.flow = &fake;
+		if (kp_mod_bittorrent.probe(&ctx, &m) == KP_PROBE_MATCH)
+			hits++;
+	}
+	CHECK_EQ(hits, 0);
+	capture_free(c);
+}
+
+KP_TEST_MAIN()

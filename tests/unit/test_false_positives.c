@@ -2,7 +2,8 @@
 /*
  * False positives on random payloads: flows whose bytes come from a fixed-seed
  * PRNG, of many lengths, TCP and UDP, one-way and two-way, go through the whole
- * pipeline; none may be labelled with a structural P2P label. The rate is
+ * pipeline (also TCP picked up mid-stream, where peer-wire messages without a
+ * handshake are looked for); none may be labelled with a structural P2P label. The rate is
  * printed; the target is < 0.1% of flows.
  *
  * Random bytes are exactly what an encrypted BitTorrent (MSE/PE) handshake
@@ -71,7 +72,7 @@ KP_TEST(random_payloads_are_not_p2p)
 	for (int i = 0; i < NFLOWS; i++) {
 		uint8_t ca = (uint8_t)(1 + i % 250), sa = (uint8_t)(1 + (i / 250) % 250);
 		uint16_t cp = (uint16_t)(10000 + i), sp = (uint16_t)(1024 + rnd() % 60000);
-		int kind = i % 4, npk = 1 + (int)(rnd() % 4);
+		int kind = i % 5, npk = 1 + (int)(rnd() % 4);
 
 		flows++;
 		if (kind == 0 || kind == 1) { /* UDP: one-way or two-way datagrams */
@@ -81,6 +82,18 @@ KP_TEST(random_payloads_are_not_p2p)
 				fill(buf, n);
 				tpipe_send(&t, IPPROTO_UDP, ca, cp, sa, sp, 0, 0, 0, buf, n,
 					   kind == 0 ? 1 : !(k & 1));
+			}
+		} else if (kind == 4) { /* TCP picked up mid-stream: no handshake seen */
+			uint32_t seq[2] = {rnd(), rnd()};
+
+			for (int k = 0; k < npk + 1; k++) {
+				size_t n = 1 + rnd() % 1400;
+				int to_server = !(k & 1);
+
+				fill(buf, n);
+				tpipe_send(&t, IPPROTO_TCP, ca, cp, sa, sp, seq[!to_server],
+					   seq[to_server], 0x18, buf, n, to_server);
+				seq[!to_server] += (uint32_t)n;
 			}
 		} else { /* TCP: one-way, or a two-way exchange starting with the client */
 			struct tconn c;
