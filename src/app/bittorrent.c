@@ -42,6 +42,7 @@
 #include "app/app.h"
 #include "flow/flow.h"
 #include "app/bittorrent.h"
+#include "app/bt_mse.h"
 #include "output/json.h"
 #include "util/cursor.h"
 
@@ -105,6 +106,8 @@ struct bt_state {
 	uint8_t hs_len[2];
 	bool hs_done[2];
 	uint32_t udp_pkts;
+	bool utp_data_seen[2];   /* uTP: the first DATA payload of each direction was judged */
+	bool utp_mse;            /* uTP: a first DATA payload was an MSE/PE key, not the handshake */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -977,6 +980,16 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 		break;
 	case K_UTP:
 		set_transport(st, BT_T_UTP);
+		/* uTP carries MSE/PE too: a first DATA payload that is a DH key, not a handshake */
+		if (h.type == UTP_DATA && len > h.payload_off && !st->utp_data_seen[ctx->dir & 1]) {
+			const uint8_t *pl = p + h.payload_off;
+			size_t pn = len - h.payload_off;
+
+			st->utp_data_seen[ctx->dir & 1] = true;
+			if (pn >= KP_BT_MSE_KEY_LEN && pn <= KP_BT_MSE_FLIGHT_MAX &&
+			    hs_check(pl, pn) == HS_BAD && kp_bt_mse_looks_random(pl, pn))
+				st->utp_mse = true;
+		}
 		break;
 	default:
 		break;
@@ -1011,6 +1024,8 @@ static void bt_json(const void *state, const struct kp_flow *f, struct kp_json *
 	kp_json_obj(j, "bittorrent");
 	if (st->transport && st->transport < sizeof(bt_transport_names) / sizeof(char *))
 		kp_json_str(j, "transport", bt_transport_names[st->transport]);
+	if (st->utp_mse)
+		kp_json_str(j, "encryption", "mse");
 	if (st->have_hash)
 		kp_json_hex(j, "info_hash", st->info_hash, 20);
 	/* peer_id: 20 bytes, client prefix readable ("-LT1100-..."), the rest escaped. */

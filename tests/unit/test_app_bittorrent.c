@@ -1545,8 +1545,8 @@ KP_TEST(utp_genuine_transmission_encrypted)
 				     {0, utp_tr_data_c, sizeof(utp_tr_data_c)}};
 
 		js = parse_json(IPPROTO_UDP, ch, 3, AF_INET);
-		/* Encrypted: the transport is known, no info_hash is. */
-		CHECK_STR(js, "{\"bittorrent\":{\"transport\":\"utp\"}}");
+		/* Encrypted: the transport is known and the first DATA is an MSE key; no info_hash. */
+		CHECK_STR(js, "{\"bittorrent\":{\"transport\":\"utp\",\"encryption\":\"mse\"}}");
 		free(js);
 	}
 }
