@@ -149,6 +149,18 @@ void kp_probe_bufs_append(struct kp_probe_bufs *pb, uint8_t l4, int dir, const u
 			pb->l7[pb->l7_len++] = data[i];
 }
 
+/*
+ * Room under the flow memcap for memory flow f is about to own. A flow that is
+ * itself ending (its held bytes being flushed) never evicts others: it is
+ * being removed from inside another flow's packet, which must survive.
+ */
+static bool cls_reserve(struct kp_engine *eng, struct kp_flow *f, size_t bytes)
+{
+	if (f->ended)
+		return eng->ft.st.mem_used + bytes <= eng->ft.memcap;
+	return kp_flow_table_reserve(&eng->ft, bytes, f);
+}
+
 static struct kp_probe_bufs *pb_get(struct kp_engine *eng, struct kp_flow *f)
 {
 	struct kp_classifier *c = &eng->cls;
@@ -156,7 +168,7 @@ static struct kp_probe_bufs *pb_get(struct kp_engine *eng, struct kp_flow *f)
 
 	if (f->pb)
 		return f->pb;
-	if (!kp_flow_table_reserve(&eng->ft, need, f))
+	if (!cls_reserve(eng, f, need))
 		return NULL;
 	f->pb = kp_probe_bufs_new(c->buf_cap, c->l7_cap);
 	if (f->pb)
@@ -223,7 +235,7 @@ static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_ap
 	f->cls_state = KP_CLS_DONE;
 	eng->cls.st.matched[f->app < KP_APP__COUNT ? f->app : 0]++;
 	if (mod->state_size) {
-		if (kp_flow_table_reserve(&eng->ft, mod->state_size, f))
+		if (cls_reserve(eng, f, mod->state_size))
 			f->mod_state = calloc(1, mod->state_size);
 		if (f->mod_state)
 			kp_flow_table_mem(&eng->ft, (int64_t)mod->state_size);

@@ -96,7 +96,16 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 {
 	struct kp_engine *e = arg;
 	struct kp_app_totals *t;
+	/*
+	 * A flow can end in the middle of another flow's packet (an allocation for
+	 * that flow evicted this one): its flush reuses the reassembly callback's
+	 * context, which must be the interrupted flow's again afterwards.
+	 */
+	struct kp_flow *saved_flow = e->cur_flow;
+	int saved_dir = e->cur_dir;
+	bool saved_new = e->cur_new_pkt;
 
+	f->ended = true;
 	if (f->key.l4 == IPPROTO_TCP) {
 		for (int d = 0; d < 2; d++) {
 			e->cur_flow = f;
@@ -118,6 +127,9 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 		e->st.events++;
 	}
 	kp_classify_flow_free(e, f);
+	e->cur_flow = saved_flow == f ? NULL : saved_flow;
+	e->cur_dir = saved_dir;
+	e->cur_new_pkt = saved_new;
 }
 
 static void tcp_track(struct kp_engine *e, struct kp_flow *f, int dir,

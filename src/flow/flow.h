@@ -67,7 +67,7 @@ struct kp_flow {
 	uint8_t fin_seen;         /* bit per direction */
 	bool rst_seen;
 	bool syn_seen;
-	bool ended;               /* event written; waiting to be freed */
+	bool ended;               /* leaving the table: its last bytes are being flushed */
 	uint32_t csum_bad;        /* packets of this flow with bad checksums */
 	bool had_gap;             /* reassembly skipped a hole in some direction */
 

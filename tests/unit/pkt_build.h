@@ -116,7 +116,8 @@ static inline struct kp_verdict tpipe_send(struct tpipe *t, uint8_t l4, uint8_t 
 	} else {
 		l[4] = (uint8_t)((8 + plen) >> 8), l[5] = (uint8_t)(8 + plen);
 	}
-	memcpy(l + hl, payload, plen);
+	if (plen)
+		memcpy(l + hl, payload, plen);
 	sum = kp_csum_pseudo(AF_INET, ip + 12, ip + 16, l4, (uint32_t)(hl + plen));
 	c = (uint16_t)~kp_csum_fold(kp_csum_add(sum, l, hl + plen));
 	if (l4 == IPPROTO_TCP)

@@ -224,6 +224,44 @@ KP_TEST(classify_probe_buffers_count_against_flow_memcap)
 	free(ev);
 }
 
+/*
+ * Evictions under the memcap can happen in the middle of a packet: the first
+ * chunk a packet completes asks for probe buffers, that evicts an older flow
+ * whose held segments are flushed through the same callbacks, and the
+ * packet's next chunk must still reach its own flow (ASan catches the
+ * use-after-free this once was).
+ */
+KP_TEST(classify_eviction_inside_a_packet_keeps_its_flow)
+{
+	struct tpipe t;
+	char *ev;
+	uint8_t junk[300];
+	uint32_t x = 5;
+
+	/* random bytes: the MSE/PE probe waits for the server, so each flow keeps its buffers */
+	for (size_t i = 0; i < sizeof(junk); i++) {
+		x = x * 1664525u + 1013904223u;
+		junk[i] = (uint8_t)(x >> 24);
+	}
+	tpipe_open(&t, "flow.memcap=80K");
+	for (int i = 0; i < 60; i++) {
+		uint8_t ca = (uint8_t)(1 + i);
+		uint16_t cp = (uint16_t)(30000 + i);
+
+		/* handshake, then a segment ahead of a hole (held), then the hole's bytes:
+		 * the last packet delivers two chunks in one go */
+		tpipe_send(&t, IPPROTO_TCP, ca, cp, 2, 9001, 100, 0, 0x02, NULL, 0, 1);
+		tpipe_send(&t, IPPROTO_TCP, ca, cp, 2, 9001, 500, 101, 0x12, NULL, 0, 0);
+		tpipe_send(&t, IPPROTO_TCP, ca, cp, 2, 9001, 101, 501, 0x10, NULL, 0, 1);
+		tpipe_send(&t, IPPROTO_TCP, ca, cp, 2, 9001, 101 + 300, 501, 0x18, junk, 300, 1);
+		tpipe_send(&t, IPPROTO_TCP, ca, cp, 2, 9001, 101, 501, 0x18, junk, 300, 1);
+	}
+	CHECK(t.eng.ft.st.ended_evicted > 0);
+	ev = tpipe_close(&t);
+	CHECK(strstr(ev, "\"src_port\":30059,") != NULL);
+	free(ev);
+}
+
 KP_TEST(expect_table_one_use_and_ttl)
 {
 	struct kp_expect_table *t = malloc(sizeof(*t));
