@@ -37,20 +37,6 @@ done
 $PY -c 'import libtorrent' || { echo "missing python3-libtorrent" >&2; exit 1; }
 mkdir -p "$OUT"
 
-# Tears down the namespaces and processes of one capture so the next starts clean.
-bt_down() {
-	kp_cleanup
-	KP_PIDS=()
-	KP_NS_C=''
-	KP_NS_S=''
-}
-
-# trim IN OUT: large frames after the first KEEP of their flow are cut to SNAP bytes
-# (caplen < len; headers and the first payload bytes stay), see pcap_trim.py.
-trim() {
-	$PY "$HERE/pcap_trim.py" "$1" "$2" "$KEEP_FULL" "$SNAP"
-}
-
 # content DIR [TRACKER...]: the fixed-seed 1 MiB content and its torrent; prints the infohash
 content() {
 	$LT mktorrent "$@"
@@ -104,9 +90,9 @@ lt_capture() {
 	kp_cap_start "$WORK/$name.raw.pcap"
 	leech "$TOR" "$dl" "$KP_CLIENT_IP" --time 60 "$@"
 	kp_cap_stop
-	bt_down
+	kp_cleanup
 	check_content "$dl"
-	trim "$WORK/$name.raw.pcap" "$OUT/$name.pcap"
+	kp_trim "$WORK/$name.raw.pcap" "$OUT/$name.pcap"
 	echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes)"
 }
 
@@ -128,9 +114,9 @@ kp_wait_port "$KP_NS_S" 6881
 kp_cap_start "$WORK/bt-dht.raw.pcap"
 leech "$TOR_DHT" "$dl" "$KP_CLIENT_IP" --dht "$KP_SERVER_IP:6881" --lsd --time 60 --linger 8
 kp_cap_stop
-bt_down
+kp_cleanup
 check_content "$dl"
-trim "$WORK/bt-dht.raw.pcap" "$OUT/bt-dht.pcap"
+kp_trim "$WORK/bt-dht.raw.pcap" "$OUT/bt-dht.pcap"
 echo "wrote $OUT/bt-dht.pcap ($(stat -c %s "$OUT/bt-dht.pcap") bytes)"
 
 # Second and third implementations: transmission-cli seeds (198.19.0.1:51413), aria2c
@@ -174,9 +160,9 @@ timeout 90 ip netns exec "$KP_NS_C" aria2c --dir="$dl" --enable-dht=false --enab
 	exit 1
 }
 kp_cap_stop
-bt_down
+kp_cleanup
 check_content "$dl"
-trim "$WORK/bt-aria2.raw.pcap" "$OUT/bt-aria2.pcap"
+kp_trim "$WORK/bt-aria2.raw.pcap" "$OUT/bt-aria2.pcap"
 echo "wrote $OUT/bt-aria2.pcap ($(stat -c %s "$OUT/bt-aria2.pcap") bytes)"
 
 ls -l "$OUT"/bt-*.pcap

@@ -71,13 +71,6 @@ btc_down() {
 	# stop the clients and the tracker gently first (newest first), then kp_cleanup
 	for ((i = ${#KP_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${KP_PIDS[i]}"; done
 	kp_cleanup
-	KP_PIDS=()
-	KP_NS_C=''
-	KP_NS_S=''
-}
-
-trim() {
-	$PY "$HERE/pcap_trim.py" "$1" "$2" "$KEEP_FULL" "$SNAP"
 }
 
 # tracker INFOHASH: opentracker (HTTP + UDP on 198.19.0.1:6969) in the server namespace
@@ -195,7 +188,7 @@ finish() {
 		echo "$name: a peer connection shows the plaintext handshake" >&2
 		return 1
 	fi
-	trim "$raw" "$OUT/$name.pcap"
+	kp_trim "$raw" "$OUT/$name.pcap"
 	echo "wrote $OUT/$name.pcap ($(stat -c %s "$OUT/$name.pcap") bytes); flows:"
 	if [ "$(stat -c %s "$OUT/$name.pcap")" -gt 200000 ]; then echo "note: over 200 KB" >&2; fi
 	tshark -r "$OUT/$name.pcap" -q -z conv,tcp -z conv,udp 2>/dev/null | grep '<->' || true

@@ -117,7 +117,7 @@ if [ "$rc" -ne 0 ]; then
 	tail -30 "$WORK/amuled.log" >&2
 	exit 1
 fi
-$PY "$HERE/pcap_trim.py" "$WORK/edonkey.raw.pcap" "$OUT/edonkey-amule.pcap"
+kp_trim "$WORK/edonkey.raw.pcap" "$OUT/edonkey-amule.pcap"
 echo "wrote $OUT/edonkey-amule.pcap ($(stat -c %s "$OUT/edonkey-amule.pcap") bytes)"
 
 # Second capture: one TCP connection with eMule protocol obfuscation. The key is made
@@ -136,5 +136,5 @@ if [ "$rc" -ne 0 ]; then
 	tail -30 "$WORK/amuled.log" >&2
 	exit 1
 fi
-$PY "$HERE/pcap_trim.py" "$WORK/edonkey-obf.raw.pcap" "$OUT/edonkey-obfuscated.pcap"
+kp_trim "$WORK/edonkey-obf.raw.pcap" "$OUT/edonkey-obfuscated.pcap"
 echo "wrote $OUT/edonkey-obfuscated.pcap ($(stat -c %s "$OUT/edonkey-obfuscated.pcap") bytes)"

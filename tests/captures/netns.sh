@@ -144,3 +144,11 @@ kp_tmux_wait_gone() {
 	done
 	echo "note: a $what did not quit by itself; it is killed at exit" >&2
 }
+
+# kp_trim IN OUT: writes IN to OUT with large frames after the first KEEP_FULL (24) of
+# each flow cut to SNAP (128) bytes (caplen < len: headers and first payload bytes
+# stay), so that committed captures stay small. See pcap_trim.py.
+kp_trim() {
+	/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/pcap_trim.py" "$1" "$2" \
+		"${KEEP_FULL:-24}" "${SNAP:-128}"
+}
