@@ -67,10 +67,8 @@ long kp_defrag_add(struct kp_defrag *df, struct kp_decode_stats *st, int family,
 		   int more, uint64_t ts_us, uint8_t *out, size_t cap)
 {
 	struct df_entry *e = NULL, *free_e = NULL;
-	size_t alen = family == 4 || family == 2 ? 4 : 16;
 	uint32_t end = off + (uint32_t)len, u;
 
-	(void)alen;
 	st->frag_fragments++;
 	if (end > DF_MAX_DGRAM || (more && (len & 7))) {
 		st->frag_dropped++;

@@ -132,7 +132,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 	e->cur_new_pkt = saved_new;
 }
 
-static void tcp_track(struct kp_engine *e, struct kp_flow *f, int dir,
+static void tcp_track(struct kp_flow *f, int dir,
 		      const struct kp_pkt_info *pi)
 {
 	uint8_t fl = pi->tcp_flags;
@@ -158,7 +158,6 @@ static void tcp_track(struct kp_engine *e, struct kp_flow *f, int dir,
 		f->fin_seen |= (uint8_t)(1u << dir);
 		f->tcp_state = f->fin_seen == 3 ? KP_TCP_CLOSED : KP_TCP_CLOSING;
 	}
-	(void)e;
 }
 
 void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp_verdict *v)
@@ -201,7 +200,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 			e->st.csum_skipped++;
 	}
 	if (pi.l4 == IPPROTO_TCP) {
-		tcp_track(e, f, dir, &pi);
+		tcp_track(f, dir, &pi);
 		if (pi.csum != KP_CSUM_BAD && !f->inspect_done) {
 			e->cur_flow = f;
 			e->cur_dir = dir;
