@@ -118,6 +118,13 @@ in_ns sh -c "echo 1 > $acct"
 in_ns "$bin" install -q 0 2>"$tmp/err" && in_ns "$bin" remove 2>>"$tmp/err"
 check "acct already 1: stays 1" $([ "$(in_ns cat $acct)" = 1 ]; echo $?)
 
+# Without CAP_NET_ADMIN the check refuses with one line naming the capability.
+if command -v setpriv >/dev/null; then
+	in_ns setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$bin" check 2>"$tmp/err"
+	check "check without CAP_NET_ADMIN: refused, one line" \
+		$([ $? != 0 ] && grep -q CAP_NET_ADMIN "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ]; echo $?)
+fi
+
 # Errors are one clear line.
 in_ns "$bin" install -q 0 -i 'bad name' 2>"$tmp/err"
 check "bad interface name refused with a message" \
