@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Conntrack DESTROY events of bypassed flows, through a gateway namespace running
 # kp2padm's rules (no daemon: --queue-bypass lets the packets through). Client kqp-c,
-# gateway kqp-g (forwarding), server kqp-s, 198.18.x addresses, no default routes.
+# gateway kqp-g (forwarding), server kqp-s, 198.18.x and 2001:2::/48 addresses, no default
+# routes. The same is done over IPv4 and IPv6.
 # A stand-in for the daemon's verdict marks the first packet of a TCP connection to port
 # 8080 (0x00050000 under the mask 0x00ff0000); the ruleset saves it as the connmark, later
 # packets are restored and skip the queue (RETURN counter rises). A second connection to
@@ -13,7 +14,7 @@
 set -u
 bin=$(readlink -f "${1:?usage: ct_events.sh NF_PLUMB_TEST_BINARY}")
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 77; }
-for t in iptables iptables-save conntrack ip python3; do
+for t in iptables ip6tables iptables-save ip6tables-save conntrack ip python3; do
 	command -v $t >/dev/null || { echo "skip: $t missing"; exit 77; }
 done
 py=$(command -v python3)
@@ -43,24 +44,34 @@ ip -n kqp-c addr add 198.18.1.2/24 dev kqp-c0
 ip -n kqp-g addr add 198.18.1.1/24 dev kqp-g0
 ip -n kqp-g addr add 198.18.2.1/24 dev kqp-g1
 ip -n kqp-s addr add 198.18.2.2/24 dev kqp-s0
+ip -n kqp-c addr add 2001:2:0:1::2/64 dev kqp-c0 nodad
+ip -n kqp-g addr add 2001:2:0:1::1/64 dev kqp-g0 nodad
+ip -n kqp-g addr add 2001:2:0:2::1/64 dev kqp-g1 nodad
+ip -n kqp-s addr add 2001:2:0:2::2/64 dev kqp-s0 nodad
 for l in kqp-c:kqp-c0 kqp-g:kqp-g0 kqp-g:kqp-g1 kqp-s:kqp-s0; do
 	ip -n ${l%%:*} link set ${l#*:} up
 	ip -n ${l%%:*} link set lo up
 done
 ip -n kqp-c route add 198.18.2.0/24 via 198.18.1.1
 ip -n kqp-s route add 198.18.1.0/24 via 198.18.2.1
-ip netns exec kqp-g sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+ip -n kqp-c route add 2001:2:0:2::/64 via 2001:2:0:1::1
+ip -n kqp-s route add 2001:2:0:1::/64 via 2001:2:0:2::1
+ip netns exec kqp-g sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward;
+	echo 1 > /proc/sys/net/ipv6/conf/all/forwarding'
 g() { ip netns exec kqp-g "$@"; }
 
-g "$bin" install -q 0 -m 0x00ff0000 -i kqp-g0 -i kqp-g1 2>"$tmp/err" || die "install: $(cat "$tmp/err")"
+g "$bin" install -6 -q 0 -m 0x00ff0000 -i kqp-g0 -i kqp-g1 2>"$tmp/err" || die "install: $(cat "$tmp/err")"
 # The daemon's verdict stand-in: mark the SYN of connections to 8080.
-g iptables -w -t mangle -A FORWARD -p tcp --syn --dport 8080 -j MARK --set-xmark 0x50000/0xff0000
+for t in iptables ip6tables; do
+	g $t -w -t mangle -A FORWARD -p tcp --syn --dport 8080 -j MARK --set-xmark 0x50000/0xff0000
+done
 
 cat >"$tmp/srv.py" <<'X'
 import socket, sys
-s = socket.socket()
+host = sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("198.18.2.2", int(sys.argv[1])))
+s.bind((host, int(sys.argv[1])))
 s.listen(1)
 open(sys.argv[2], "w").write("up")
 s.settimeout(30)
@@ -71,7 +82,7 @@ c.close()
 X
 cat >"$tmp/cli.py" <<'X'
 import socket, sys
-c = socket.create_connection(("198.18.2.2", int(sys.argv[1])), timeout=10)
+c = socket.create_connection((sys.argv[2], int(sys.argv[1])), timeout=10)
 c.sendall(b"hello")
 n = 0
 while True:
@@ -83,36 +94,45 @@ c.close()
 print(n)
 X
 for p in 8080 8081; do
-	ip netns exec kqp-s "$py" "$tmp/srv.py" $p "$tmp/up.$p" &
-	pids+=($!)
+	for a in 198.18.2.2 2001:2:0:2::2; do
+		ip netns exec kqp-s "$py" "$tmp/srv.py" $p "$tmp/up.$p.$a" $a &
+		pids+=($!)
+	done
 done
-g "$bin" ct-wait 0x00ff0000 198.18.1.2 198.18.2.2 8080 15 >"$tmp/events" 2>"$tmp/ct.err" &
+g "$bin" ct-wait 0x00ff0000 15 198.18.1.2 198.18.2.2 8080 2001:2:0:1::2 2001:2:0:2::2 8080 \
+	>"$tmp/events" 2>"$tmp/ct.err" &
 ctpid=$!
 pids+=($ctpid)
 for _ in $(seq 50); do
-	[ -e "$tmp/up.8080" ] && [ -e "$tmp/up.8081" ] && grep -q ready "$tmp/events" && break
+	[ "$(ls "$tmp" | grep -c '^up\.')" = 4 ] && grep -q ready "$tmp/events" && break
 	sleep 0.1
 done
 grep -q ready "$tmp/events" || die "event reader not ready: $(cat "$tmp/ct.err")"
 
-n1=$(ip netns exec kqp-c "$py" "$tmp/cli.py" 8081)
-n2=$(ip netns exec kqp-c "$py" "$tmp/cli.py" 8080)
-check "traffic flows through the queue rules with no daemon (--queue-bypass)" \
-	$([ "$n1" = 50000 ] && [ "$n2" = 50000 ]; echo $?)
-check "marked connection: connmark saved" \
-	$(g conntrack -L -p tcp --dport 8080 2>/dev/null | grep -q 'mark=327680'; echo $?)
-ret=$(g iptables -w -L KP2PADM-FWD -v -x -n | awk '$3 == "RETURN" { print $1 }')
-check "marked connection bypasses the queue (RETURN counter $ret > 0)" $([ "${ret:-0}" -gt 0 ]; echo $?)
-g conntrack -D -p tcp --dport 8081 >/dev/null 2>&1
-g conntrack -D -p tcp --dport 8080 >/dev/null 2>&1
+for a in 198.18.2.2 2001:2:0:2::2; do
+	n1=$(ip netns exec kqp-c "$py" "$tmp/cli.py" 8081 $a)
+	n2=$(ip netns exec kqp-c "$py" "$tmp/cli.py" 8080 $a)
+	check "$a: traffic flows through the queue rules with no daemon (--queue-bypass)" \
+		$([ "$n1" = 50000 ] && [ "$n2" = 50000 ]; echo $?)
+done
+for f in ipv4:iptables ipv6:ip6tables; do
+	check "${f%%:*}: marked connection: connmark saved" \
+		$(g conntrack -L -f ${f%%:*} -p tcp --dport 8080 2>/dev/null | grep -q 'mark=327680'; echo $?)
+	ret=$(g ${f#*:} -w -L KP2PADM-FWD -v -x -n | awk '$3 == "RETURN" { print $1 }')
+	check "${f%%:*}: marked connection bypasses the queue (RETURN counter ${ret:-0} > 0)" \
+		$([ "${ret:-0}" -gt 0 ]; echo $?)
+	g conntrack -D -f ${f%%:*} -p tcp --dport 8081 >/dev/null 2>&1
+	g conntrack -D -f ${f%%:*} -p tcp --dport 8080 >/dev/null 2>&1
+done
 wait $ctpid
 rc=$?
 cat "$tmp/events"
-check "DESTROY event of the marked flow: original tuple, nonzero counters" $([ $rc != 1 ]; echo $?)
-check "unmarked flow not delivered" $([ $rc != 2 ] && ! grep -q ':8081 ' "$tmp/events"; echo $?)
+check "DESTROY events of the marked flows (IPv4, IPv6): original tuple, nonzero counters" \
+	$([ $rc != 1 ]; echo $?)
+check "unmarked flows not delivered" $([ $rc != 2 ] && ! grep -q ':8081 ' "$tmp/events"; echo $?)
 check "reader lost nothing" $(grep -q '^lost=0$' "$tmp/events"; echo $?)
 
 g "$bin" remove 2>"$tmp/err"
-check "remove" $([ $? = 0 ] && ! g iptables-save | grep -q KP2PADM; echo $?)
+check "remove" $([ $? = 0 ] && ! g iptables-save | grep -q KP2PADM && ! g ip6tables-save | grep -q KP2PADM; echo $?)
 echo "ct-events: $pass passed, $fail failed"
 [ $fail = 0 ]

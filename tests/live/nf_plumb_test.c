@@ -7,10 +7,10 @@
  *
  *   nf_plumb_test install|print [-6] [-p] [-q A[:B]] [-m MASK] [-i IF]...
  *   nf_plumb_test remove | check
- *   nf_plumb_test ct-wait MASK SRC DST DPORT TIMEOUT_S
- *       prints "ready", then every delivered DESTROY event; exits 0 when an event with the
- *       given original tuple (TCP) and nonzero counters in both directions arrived, 2 when
- *       an event whose mark is 0 under MASK was delivered, 1 on timeout.
+ *   nf_plumb_test ct-wait MASK TIMEOUT_S SRC DST DPORT [SRC DST DPORT]...
+ *       prints "ready", then every delivered DESTROY event; exits 0 when, for each given
+ *       original tuple (TCP), an event with nonzero counters in both directions arrived,
+ *       2 when an event whose mark is 0 under MASK was delivered, 1 on timeout.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,12 +27,20 @@
 #include "kern/ct_events.h"
 #include "kern/netfilter.h"
 
-struct wait_ctx {
-	uint32_t mask;
+#define MAX_WANT 4
+
+struct want {
 	int family;
 	uint8_t src[16], dst[16];
 	uint16_t dport;
-	bool found, unmarked;
+	bool found;
+};
+
+struct wait_ctx {
+	uint32_t mask;
+	unsigned n, found;
+	struct want w[MAX_WANT];
+	bool unmarked;
 };
 
 static void on_end(void *arg, const struct kp_ct_end *e)
@@ -50,10 +58,17 @@ static void on_end(void *arg, const struct kp_ct_end *e)
 	fflush(stdout);
 	if (w->mask && !(e->mark & w->mask))
 		w->unmarked = true;
-	if (e->family == w->family && e->proto == IPPROTO_TCP && e->dport == w->dport &&
-	    !memcmp(e->src, w->src, alen) && !memcmp(e->dst, w->dst, alen) && e->pkts[0] &&
-	    e->pkts[1] && e->bytes[0] && e->bytes[1])
-		w->found = true;
+	for (unsigned i = 0; i < w->n; i++) {
+		struct want *x = &w->w[i];
+
+		if (!x->found && e->family == x->family && e->proto == IPPROTO_TCP &&
+		    e->dport == x->dport && !memcmp(e->src, x->src, alen) &&
+		    !memcmp(e->dst, x->dst, alen) && e->pkts[0] && e->pkts[1] && e->bytes[0] &&
+		    e->bytes[1]) {
+			x->found = true;
+			w->found++;
+		}
+	}
 }
 
 static int parse_addr(const char *s, int *family, uint8_t *out)
@@ -78,15 +93,19 @@ static int ct_wait(int argc, char **argv)
 	char err[256];
 	int f2, timeout;
 
-	if (argc != 7)
+	if (argc < 7 || (argc - 4) % 3 || (argc - 4) / 3 > MAX_WANT)
 		return 64;
 	w.mask = (uint32_t)strtoul(argv[2], NULL, 0);
-	if (parse_addr(argv[3], &w.family, w.src) || parse_addr(argv[4], &f2, w.dst)) {
-		fprintf(stderr, "bad address\n");
-		return 64;
+	timeout = atoi(argv[3]);
+	for (int i = 4; i + 2 < argc; i += 3) {
+		struct want *x = &w.w[w.n++];
+
+		if (parse_addr(argv[i], &x->family, x->src) || parse_addr(argv[i + 1], &f2, x->dst)) {
+			fprintf(stderr, "bad address\n");
+			return 64;
+		}
+		x->dport = (uint16_t)atoi(argv[i + 2]);
 	}
-	w.dport = (uint16_t)atoi(argv[5]);
-	timeout = atoi(argv[6]);
 	if (kp_ct_events_open(&ev, w.mask, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
@@ -99,7 +118,7 @@ static int ct_wait(int argc, char **argv)
 		int r;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (w.found || now.tv_sec - t0.tv_sec >= timeout)
+		if (w.found == w.n || now.tv_sec - t0.tv_sec >= timeout)
 			break;
 		poll(&p, 1, 200);
 		r = kp_ct_events_read(ev, on_end, &w);
@@ -112,7 +131,7 @@ static int ct_wait(int argc, char **argv)
 	kp_ct_events_close(ev);
 	if (w.unmarked)
 		return 2;
-	return w.found ? 0 : 1;
+	return w.found == w.n ? 0 : 1;
 }
 
 int main(int argc, char **argv)
