@@ -167,7 +167,10 @@ static int run(const char *bin, char *const argv[], char *out, size_t outlen, ch
 			goto close;
 		}
 	}
-	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	if (WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	else
+		ret = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 close:
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)
@@ -198,7 +201,8 @@ static int run_ipt(const char *bin, const char *const *args, int nargs, char *ou
 		char line[512];
 
 		last_line(errout, line, sizeof(line));
-		set_err(msg, msglen, "%s failed (exit %d)%s%s", bin, ret, line[0] ? ": " : "", line);
+		set_err(msg, msglen, "%s failed (exit %d)%s%s", bin, ret, line[0] ? ": " : "",
+			line);
 	}
 	return ret;
 }
@@ -374,15 +378,25 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 	if (!out)
 		return -ENOMEM;
 	for (size_t h = 0; h < sizeof(nf_hooks) / sizeof(nf_hooks[0]); h++) {
-		const char *t = nf_hooks[h].table, *b = nf_hooks[h].builtin, *ch = nf_hooks[h].chain;
+		const char *t = nf_hooks[h].table, *b = nf_hooks[h].builtin;
+		const char *ch = nf_hooks[h].chain;
 		char msg[512];
 		int rc;
 
-		/* Chain absent: no jump to it can exist either. */
+		/* Exit 1: chain absent, so no jump to it can exist either. Anything else
+		 * (4: permission denied, lock) is an error, not an absence. */
 		const char *probe[] = { "-t", t, "-S", ch };
 
-		if (run_ipt(bin, probe, 4, NULL, 0, msg, sizeof(msg)) != 0)
+		rc = run_ipt(bin, probe, 4, NULL, 0, msg, sizeof(msg));
+		if (rc == 1)
 			continue;
+		if (rc) {
+			if (!ret) {
+				set_err(err, errlen, "%s", msg);
+				ret = rc < 0 ? rc : -EIO;
+			}
+			continue;
+		}
 		for (int round = 0; round < MAX_JUMP_DELETES; round++) {
 			const char *list[] = { "-t", t, "-S", b };
 			char *line, *save = NULL, *del[MAX_ARGS + 3];
@@ -396,7 +410,8 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 				}
 				break;
 			}
-			for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			for (line = strtok_r(out, "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save)) {
 				char *args[MAX_ARGS];
 				int n = split_line(line, args, MAX_ARGS), k = 0;
 				bool jump = false;
@@ -418,7 +433,8 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 				del[k++] = (char *)"-D";
 				for (int i = 1; i < n && k < MAX_ARGS; i++)
 					del[k++] = args[i];
-				rc = run_ipt(bin, (const char *const *)del, k, NULL, 0, msg, sizeof(msg));
+				rc = run_ipt(bin, (const char *const *)del, k, NULL, 0, msg,
+					     sizeof(msg));
 				if (rc) {
 					if (!ret) {
 						set_err(err, errlen, "%s", msg);
@@ -491,7 +507,8 @@ int kp_nf_install(const struct kp_nf_config *c, char *err, size_t errlen)
 		return ret;
 	bin4 = find_binary("iptables", path4, sizeof(path4));
 	if (!bin4) {
-		set_err(err, errlen, "netfilter: iptables not found (install the iptables package)");
+		set_err(err, errlen,
+			"netfilter: iptables not found (install the iptables package)");
 		return -ENOENT;
 	}
 	if (c->ipv6) {
@@ -534,7 +551,8 @@ int kp_nf_install(const struct kp_nf_config *c, char *err, size_t errlen)
 		int rc = acct_write(1);
 
 		if (rc) {
-			set_err(err, errlen, "netfilter: setting %s=1: %s", ACCT_PATH, strerror(-rc));
+			set_err(err, errlen, "netfilter: setting %s=1: %s", ACCT_PATH,
+				strerror(-rc));
 			ret = rc;
 		}
 	}
@@ -564,7 +582,8 @@ void kp_nf_print_rules(const struct kp_nf_config *c, FILE *out)
 	if (!rs)
 		return;
 	gen_rules(c, "kp2padm", rs);
-	fprintf(out, "# kp2padm netfilter rules (kp2padm installs these itself unless --no-setup)\n");
+	fprintf(out, "# kp2padm netfilter rules"
+		     " (kp2padm installs these itself unless --no-setup)\n");
 	if (c->bypass)
 		fprintf(out, "sysctl -w net.netfilter.nf_conntrack_acct=1\n");
 	for (int f = 0; f < (c->ipv6 ? 2 : 1); f++) {
@@ -624,7 +643,8 @@ int kp_nf_check(char *err, size_t errlen)
 	}
 	rc = run_ipt(bin, q, 9, NULL, 0, msg, sizeof(msg));
 	if (rc)
-		set_err(err, errlen, "NFQUEUE target unusable (nfnetlink_queue/xt_NFQUEUE): %s", msg);
+		set_err(err, errlen, "NFQUEUE target unusable (nfnetlink_queue/xt_NFQUEUE): %s",
+			msg);
 	else if ((rc = run_ipt(bin, cm, 9, NULL, 0, msg, sizeof(msg))))
 		set_err(err, errlen, "CONNMARK target unusable (xt_CONNMARK): %s", msg);
 	run_ipt(bin, fl, 4, NULL, 0, msg, sizeof(msg));

@@ -100,7 +100,8 @@ static int ct_wait(int argc, char **argv)
 	for (int i = 4; i + 2 < argc; i += 3) {
 		struct want *x = &w.w[w.n++];
 
-		if (parse_addr(argv[i], &x->family, x->src) || parse_addr(argv[i + 1], &f2, x->dst)) {
+		if (parse_addr(argv[i], &x->family, x->src) ||
+		    parse_addr(argv[i + 1], &f2, x->dst)) {
 			fprintf(stderr, "bad address\n");
 			return 64;
 		}

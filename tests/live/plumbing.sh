@@ -125,6 +125,13 @@ if command -v setpriv >/dev/null; then
 		$([ $? != 0 ] && grep -q CAP_NET_ADMIN "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ]; echo $?)
 fi
 
+# Without CAP_NET_ADMIN, remove fails with the reason (it must not pass for "nothing there").
+if command -v setpriv >/dev/null; then
+	in_ns setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$bin" remove 2>"$tmp/err"
+	check "remove without CAP_NET_ADMIN: an error, not a silent success" \
+		$([ $? != 0 ] && grep -qi "permission" "$tmp/err"; echo $?)
+fi
+
 # Errors are one clear line.
 in_ns "$bin" install -q 0 -i 'bad name' 2>"$tmp/err"
 check "bad interface name refused with a message" \
