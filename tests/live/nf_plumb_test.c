@@ -11,12 +11,18 @@
  *       prints "ready", then every delivered DESTROY event; exits 0 when, for each given
  *       original tuple (TCP), an event with nonzero counters in both directions arrived,
  *       2 when an event whose mark is 0 under MASK was delivered, 1 on timeout.
+ *   nf_plumb_test ct-burst MASK GO_FILE SPORT TIMEOUT_S
+ *       opens the reader with the smallest receive buffer, prints "ready" and reads nothing
+ *       until GO_FILE exists (the script makes a burst of DESTROY events meanwhile); then
+ *       drains, and exits 0 once overflows were counted and a later event with source
+ *       port SPORT still arrived (the reader survived ENOBUFS), 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +141,74 @@ static int ct_wait(int argc, char **argv)
 	return w.found == w.n ? 0 : 1;
 }
 
+struct burst_ctx {
+	uint16_t sport;
+	unsigned events;
+	bool sentinel;
+};
+
+static void on_burst(void *arg, const struct kp_ct_end *e)
+{
+	struct burst_ctx *b = arg;
+
+	b->events++;
+	if (e->sport == b->sport)
+		b->sentinel = true;
+}
+
+static int ct_burst(int argc, char **argv)
+{
+	struct burst_ctx b = { 0 };
+	struct kp_ct_events *ev;
+	struct timespec t0, now;
+	char err[256];
+	int timeout, one = 1;
+
+	if (argc != 6)
+		return 64;
+	b.sport = (uint16_t)atoi(argv[4]);
+	timeout = atoi(argv[5]);
+	if (kp_ct_events_open(&ev, (uint32_t)strtoul(argv[2], NULL, 0), err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	setsockopt(kp_ct_events_fd(ev), SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+	printf("ready\n");
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (access(argv[3], F_OK) == 0 || now.tv_sec - t0.tv_sec >= timeout)
+			break;
+		usleep(50000);
+	}
+	for (;;) {
+		struct pollfd p = { kp_ct_events_fd(ev), POLLIN, 0 };
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (b.sentinel || now.tv_sec - t0.tv_sec >= timeout)
+			break;
+		poll(&p, 1, 200);
+		r = kp_ct_events_read(ev, on_burst, &b);
+		if (r < 0) {
+			fprintf(stderr, "read: %s\n", strerror(-r));
+			break;
+		}
+		if (r > 0 || kp_ct_events_lost(ev)) {
+			printf("events=%u lost=%llu\n", b.events,
+			       (unsigned long long)kp_ct_events_lost(ev));
+			fflush(stdout);
+		}
+	}
+	printf("final events=%u lost=%llu sentinel=%d\n", b.events,
+	       (unsigned long long)kp_ct_events_lost(ev), b.sentinel);
+	int ok = b.sentinel && kp_ct_events_lost(ev);
+
+	kp_ct_events_close(ev);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct kp_nf_config c = { .queue_first = 0, .queue_count = 1, .mark_mask = 0x00ff0000,
@@ -149,6 +223,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "ct-wait"))
 		return ct_wait(argc, argv);
+	if (!strcmp(argv[1], "ct-burst"))
+		return ct_burst(argc, argv);
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "-6")) {
 			c.ipv6 = true;
