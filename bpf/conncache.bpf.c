@@ -124,7 +124,8 @@ static __always_inline enum parse_res parse(void *data, void *end, struct kp_cc_
 		p = ip6 + 1;
 #pragma unroll
 		for (int i = 0; i < KP_MAX_EXTHDR; i++) {
-			if (l4 == IPPROTO_HOPOPTS || l4 == IPPROTO_ROUTING || l4 == IPPROTO_DSTOPTS) {
+			if (l4 == IPPROTO_HOPOPTS || l4 == IPPROTO_ROUTING ||
+			    l4 == IPPROTO_DSTOPTS) {
 				struct ip6_ext_kp *e = p;
 
 				if ((void *)(e + 1) > end)

@@ -277,7 +277,7 @@ int kp_bpf_cache_lookup(struct kp_bpf_cache *bc, const struct kp_cc_key *k)
 		return 0;
 	if (kp_bpf_cache_now_ns() >= v.expires_ns) {
 		bpf_map_delete_elem(bc->map_fd, k);
-		return 0;
+		return -ETIMEDOUT;
 	}
 	return 1;
 }

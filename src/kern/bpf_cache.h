@@ -31,8 +31,8 @@ int kp_bpf_cache_add(struct kp_bpf_cache *bc, const struct kp_cc_key *k, uint32_
 /* Removes an entry: 0, or -ENOENT if there was none. */
 int kp_bpf_cache_remove(struct kp_bpf_cache *bc, const struct kp_cc_key *k);
 
-/* Looks a key up as the program would: 1 on a live entry, 0 on a miss; an expired
- * entry is deleted (and counts as a miss). Does not change the entry's hit counter. */
+/* Looks a key up as the program would: 1 on a live entry, 0 on a miss, -ETIMEDOUT on an
+ * expired entry (which is deleted). Does not change the entry's hit counter. */
 int kp_bpf_cache_lookup(struct kp_bpf_cache *bc, const struct kp_cc_key *k);
 
 typedef void (*kp_bpf_cache_cb)(void *arg, const struct kp_cc_key *k, uint64_t hits,

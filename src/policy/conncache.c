@@ -265,7 +265,11 @@ bool kp_conncache_check(struct kp_conncache *c, const struct kp_cc_key *k, uint6
 
 #ifdef HAVE_BPF
 	if (c->bpf) {
-		if (kp_bpf_cache_lookup(c->bpf, k) <= 0)
+		int rc = kp_bpf_cache_lookup(c->bpf, k);
+
+		if (rc == -ETIMEDOUT)
+			__atomic_add_fetch(&c->expired, 1, __ATOMIC_RELAXED);
+		if (rc <= 0)
 			return false;
 		__atomic_add_fetch(&c->hits_user, 1, __ATOMIC_RELAXED);
 		return true;
@@ -327,7 +331,8 @@ void kp_conncache_stats(struct kp_conncache *c, struct kp_conncache_stats *st)
 		st->adds = __atomic_load_n(&c->adds, __ATOMIC_RELAXED);
 		st->hits_user = __atomic_load_n(&c->hits_user, __ATOMIC_RELAXED);
 		st->hits_kernel = t[KP_CC_STAT_DROP];
-		st->expired = t[KP_CC_STAT_EXPIRED];
+		st->expired = t[KP_CC_STAT_EXPIRED] +
+			      __atomic_load_n(&c->expired, __ATOMIC_RELAXED);
 		return;
 	}
 #endif

@@ -61,7 +61,8 @@ struct kp_conncache_stats {
 	uint64_t adds;        /* kp_conncache_add calls that succeeded */
 	uint64_t hits_user;   /* hits in kp_conncache_check */
 	uint64_t hits_kernel; /* packets dropped by the tc program (0 in user space) */
-	uint64_t expired;     /* entries removed because their TTL ran out */
+	uint64_t expired;     /* entries removed because their TTL ran out (BPF: by the
+			       * program, plus those kp_conncache_check found) */
 	uint64_t evicted;     /* entries pushed out by a full cache (user space only: the
 			       * kernel LRU map evicts without telling) */
 };

@@ -450,6 +450,8 @@ KP_TEST(expired_entry_passes_and_is_deleted)
 	/* user space skips and deletes expired entries the same way */
 	bpf_map_update_elem(kp_bpf_cache_map_fd(g_bc), &k, &v, BPF_ANY);
 	CHECK_EQ(kp_bpf_cache_foreach(g_bc, NULL, NULL), 0);
+	bpf_map_update_elem(kp_bpf_cache_map_fd(g_bc), &k, &v, BPF_ANY);
+	CHECK_EQ(kp_bpf_cache_lookup(g_bc, &k), -ETIMEDOUT);
 	CHECK_EQ(kp_bpf_cache_lookup(g_bc, &k), 0);
 	CHECK_EQ(entry_hits(&k), UINT64_MAX);
 }
