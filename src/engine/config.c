@@ -10,7 +10,8 @@
 #include <string.h>
 
 /* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
-enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG };
+enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG, OPT_BOOL, OPT_HEX32,
+		OPT_MODE };
 
 struct opt {
 	const char *key;
@@ -66,6 +67,39 @@ static const struct opt opts[] = {
 	 "seconds an announced data connection (FTP, DCC) is awaited"},
 	{"events", OPT_STR, O(events), sizeof(((struct kp_config *)0)->events), 0, 0,
 	 "events file (JSON lines); - for standard output"},
+	{"stats.interval", OPT_U32, O(stats_interval), 0, 0, 86400,
+	 "seconds between stats events inline (0 = only at exit)"},
+	{"mode", OPT_MODE, O(mode), 0, 0, 0,
+	 "default | p2padm (every packet queued, no bypass, no kernel cache) | accept (queue and accept, no inspection)"},
+	{"bypass", OPT_BOOL, O(bypass), 0, 0, 0,
+	 "yes: once a flow is decided, mark it so the kernel keeps it out of the queue"},
+	{"setup", OPT_BOOL, O(setup), 0, 0, 0,
+	 "yes: install and remove kp2padm's own netfilter rules and eBPF programs (no: kp2padm --print-rules)"},
+	{"ipv6", OPT_BOOL, O(ipv6), 0, 0, 0, "yes: queue IPv6 too (ip6tables rules)"},
+	{"queues", OPT_STR, O(queues), sizeof(((struct kp_config *)0)->queues), 0, 0,
+	 "NFQUEUE numbers: N or FIRST:LAST, one worker per queue (-q overrides)"},
+	{"interfaces", OPT_STR, O(interfaces), sizeof(((struct kp_config *)0)->interfaces), 0, 0,
+	 "comma-separated gateway interfaces: the connection cache runs at their ingress; empty = queue all forwarded traffic, cache in user space"},
+	{"mark.mask", OPT_HEX32, O(mark_mask), 0, 1, 0xffffffffu,
+	 "packet and conntrack mark bits kp2padm owns (decided flows carry app+1 in them)"},
+	{"queue.rcvbuf", OPT_SIZE32, O(queue_rcvbuf), 0, 65536, 1u << 30,
+	 "netlink receive buffer per queue, bytes"},
+	{"queue.maxlen", OPT_U32, O(queue_maxlen), 0, 64, 1u << 20,
+	 "packets the kernel holds per queue before fail-open (or drop)"},
+	{"queue.batch", OPT_U32, O(queue_batch), 0, 1, 1024,
+	 "packets read per round before their verdicts go out together"},
+	{"queue.gso", OPT_BOOL, O(queue_gso), 0, 0, 0,
+	 "yes: receive GSO super-packets whole (fewer, larger packets)"},
+	{"queue.fail_open", OPT_BOOL, O(queue_fail_open), 0, 0, 0,
+	 "yes: when the queue is full the kernel accepts packets instead of dropping them"},
+	{"cache.size", OPT_U32, O(cache_size), 0, 16, 1u << 24,
+	 "entries of the connection cache of blocked (client, server, port, protocol)"},
+	{"cache.ttl", OPT_U32, O(cache_ttl), 0, 0, 86400 * 7,
+	 "seconds a blocked tuple's reconnections are dropped (0 = no cache)"},
+	{"cache.bpf", OPT_BOOL, O(cache_bpf), 0, 0, 0,
+	 "yes: keep the cache in the kernel (tc ingress eBPF) when BPF is available"},
+	{"flow.timeout.bypassed", OPT_U32, TO(KP_TC_BYPASSED), 0, 1, 86400 * 30,
+	 "seconds a bypassed flow is kept without news from conntrack"},
 };
 
 void kp_config_defaults(struct kp_config *c)
@@ -90,6 +124,22 @@ void kp_config_defaults(struct kp_config *c)
 	c->peer_cache_size = 16384;
 	c->peer_cache_ttl = 1800;
 	c->expect_ttl = 60;
+	c->timeouts.s[KP_TC_BYPASSED] = 3600;
+	c->stats_interval = 60;
+	c->mode = KP_MODE_DEFAULT;
+	c->bypass = true;
+	c->setup = true;
+	c->ipv6 = true;
+	strcpy(c->queues, "0");
+	c->mark_mask = 0x00ff0000u;
+	c->queue_rcvbuf = 8u << 20;
+	c->queue_maxlen = 8192;
+	c->queue_batch = 64;
+	c->queue_gso = true;
+	c->queue_fail_open = true;
+	c->cache_size = 65536;
+	c->cache_ttl = 300;
+	c->cache_bpf = true;
 }
 
 static int parse_u64(const char *v, bool size, uint64_t *out)
@@ -178,6 +228,57 @@ int kp_config_set(struct kp_config *c, const char *key, const char *val, char *e
 				m = KP_CSUM_MODE_OFF;
 			else {
 				snprintf(err, errlen, "checksum: '%s' is not auto, strict or off", val);
+				return -1;
+			}
+			memcpy(base, &m, sizeof(m));
+			return 0;
+		}
+		case OPT_BOOL: {
+			bool b;
+
+			if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "on") ||
+			    !strcmp(val, "1"))
+				b = true;
+			else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "off") ||
+				 !strcmp(val, "0"))
+				b = false;
+			else {
+				snprintf(err, errlen, "%s: '%s' is not yes or no", key, val);
+				return -1;
+			}
+			memcpy(base, &b, sizeof(b));
+			return 0;
+		}
+		case OPT_HEX32: {
+			char *end;
+			unsigned long long y;
+
+			errno = 0;
+			y = strtoull(val, &end, 0);
+			if (errno || end == val || *end || y < o->min || y > o->max) {
+				snprintf(err, errlen, "%s: '%s' is not a 32-bit number (0x... allowed)",
+					 key, val);
+				return -1;
+			}
+			x = y;
+			{
+				uint32_t z = (uint32_t)x;
+
+				memcpy(base, &z, sizeof(z));
+			}
+			return 0;
+		}
+		case OPT_MODE: {
+			int m;
+
+			if (!strcmp(val, "default"))
+				m = KP_MODE_DEFAULT;
+			else if (!strcmp(val, "p2padm"))
+				m = KP_MODE_P2PADM;
+			else if (!strcmp(val, "accept"))
+				m = KP_MODE_ACCEPT;
+			else {
+				snprintf(err, errlen, "mode: '%s' is not default, p2padm or accept", val);
 				return -1;
 			}
 			memcpy(base, &m, sizeof(m));
@@ -274,6 +375,19 @@ void kp_config_print_help(FILE *out)
 		case OPT_CSUM:
 			snprintf(def, sizeof(def), "auto");
 			break;
+		case OPT_MODE:
+			snprintf(def, sizeof(def), "default");
+			break;
+		case OPT_BOOL:
+			snprintf(def, sizeof(def), "%s", *(const bool *)base ? "yes" : "no");
+			break;
+		case OPT_HEX32: {
+			uint32_t v32;
+
+			memcpy(&v32, base, sizeof(v32));
+			snprintf(def, sizeof(def), "0x%08" PRIx32, v32);
+			break;
+		}
 		default: {
 			uint64_t v64;
 			uint32_t v32;

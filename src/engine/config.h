@@ -16,6 +16,8 @@
 #include "decode/decode.h"
 #include "flow/flow_table.h"
 
+struct kp_policy;
+
 struct kp_config {
 	/* classification */
 	uint32_t classify_packets;  /* payload packets offered to modules per flow */
@@ -39,6 +41,31 @@ struct kp_config {
 	uint32_t expect_ttl;
 	/* output */
 	char events[512];           /* events file; "-" = stdout; empty = default */
+	uint32_t stats_interval;    /* seconds between stats events inline; 0 = only at exit */
+
+	/* inline (NFQUEUE) */
+	int mode;                   /* enum kp_mode */
+	bool bypass;                /* mark decided flows so the kernel keeps them out of the queue */
+	bool setup;                 /* install/remove our own netfilter rules and eBPF programs */
+	bool ipv6;                  /* also queue IPv6 (ip6tables rules) */
+	char queues[32];            /* "N" or "N:M" (the -q option overrides) */
+	char interfaces[512];       /* comma-separated gateway interfaces (eBPF cache, queue filter) */
+	uint32_t mark_mask;         /* packet/conntrack mark bits kp2padm owns */
+	uint32_t queue_rcvbuf, queue_maxlen, queue_batch;
+	bool queue_gso, queue_fail_open;
+	/* connection cache */
+	uint32_t cache_size, cache_ttl;
+	bool cache_bpf;             /* in the kernel (tc ingress eBPF) when possible */
+
+	/* policy (rules and policy.* keys); owned, built by kp_config_load */
+	struct kp_policy *policy;
+};
+
+/* What the daemon does with queued packets. */
+enum kp_mode {
+	KP_MODE_DEFAULT = 0, /* classify, apply the policy, bypass decided flows, kernel cache */
+	KP_MODE_P2PADM,      /* the thesis baseline: every packet queued, no bypass, no kernel cache */
+	KP_MODE_ACCEPT,      /* accept every queued packet without looking (a benchmark baseline) */
 };
 
 void kp_config_defaults(struct kp_config *c);

@@ -177,6 +177,9 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		kp_flow_table_expire(&e->ft, e->now_us);
 		e->next_sweep_us = e->now_us + SWEEP_INTERVAL_US;
 	}
+	/* The kernel vouches for this packet's checksum (partial/offloaded): do not verify it. */
+	e->dec.csum_mode = (p->flags & KP_PKT_CSUM_OK) ? KP_CSUM_MODE_OFF
+						       : (enum kp_csum_mode)e->cfg->checksum;
 	dr = kp_decode(&e->dec, p->dlt, p->data, p->caplen, p->ts_us, &pi);
 	if (dr != KP_DEC_OK)
 		goto out;

@@ -47,7 +47,12 @@ struct kp_packet {
 	uint32_t len;     /* length on the wire */
 	uint64_t ts_us;   /* capture or arrival time */
 	int dlt;          /* link type of data (DLT_RAW-ish for NFQUEUE: KP_DLT_RAW) */
+	uint32_t mark;    /* the packet's mark (NFQUEUE), 0 offline */
+	uint8_t flags;    /* KP_PKT_* */
 };
+
+/* The kernel says the checksum is partial (offloaded) or verified: do not check it. */
+#define KP_PKT_CSUM_OK 0x01
 
 struct kp_app_totals {
 	uint64_t flows, pkts, bytes;

@@ -39,7 +39,16 @@ enum kp_flow_tclass {
 	KP_TC_CLOSED,
 	KP_TC_UDP_NEW,    /* UDP, one direction seen */
 	KP_TC_UDP_EST,    /* UDP, both directions seen */
+	KP_TC_BYPASSED,   /* decided and left to the kernel: its end comes from conntrack */
 	KP_TC__COUNT,
+};
+
+/* The policy's answer for a flow (engine/manage.c). */
+enum kp_flow_pol {
+	KP_POL_UNDECIDED = 0,
+	KP_POL_PASSED,
+	KP_POL_BLOCKED,
+	KP_POL_CACHED,    /* dropped by the connection cache (a blocked tuple's reconnection) */
 };
 
 enum kp_cls_state {
@@ -82,6 +91,11 @@ struct kp_flow {
 	char *meta;               /* owned: the module's event members, once it parsed all it needs */
 	bool parse_done;          /* module needs no more bytes */
 	bool inspect_done;        /* nothing above needs this flow's payload: bypass candidate */
+	/* Policy (engine/manage.c). */
+	uint8_t pol;              /* enum kp_flow_pol */
+	bool bypassed;            /* a verdict carried the bypass mark: the kernel skips the queue */
+	bool ct_counted;          /* counters were replaced by conntrack's totals at its end */
+	uint16_t pol_rule;        /* index+1 of the rule that decided, 0 = a default */
 	int16_t sig;              /* user signature index that labelled it, -1 none */
 	uint64_t parent_id;       /* control flow (ftp-data, DCC), 0 none */
 	struct kp_probe_bufs *pb; /* owned: probe buffers, freed when classification ends */

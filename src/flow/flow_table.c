@@ -101,6 +101,8 @@ int kp_flow_table_init(struct kp_flow_table *t, uint32_t nbuckets, uint64_t memc
 
 enum kp_flow_tclass kp_flow_tclass_of(const struct kp_flow *f)
 {
+	if (f->bypassed && f->tcp_state != KP_TCP_CLOSED)
+		return KP_TC_BYPASSED;
 	if (f->key.l4 != IPPROTO_TCP)
 		return (f->pkts[0] && f->pkts[1]) ? KP_TC_UDP_EST : KP_TC_UDP_NEW;
 	switch (f->tcp_state) {
@@ -313,6 +315,17 @@ static struct kp_flow *create(struct kp_flow_table *t, const struct kp_flow_key 
 		t->st.active_peak = t->st.active;
 	t->st.mem_used += sizeof(*f);
 	return f;
+}
+
+struct kp_flow *kp_flow_table_find(struct kp_flow_table *t, const struct kp_flow_key *k)
+{
+	uint32_t h = (uint32_t)key_hash64(k, t->seed);
+	struct kp_flow *f;
+
+	for (f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext)
+		if (f->hash == h && same_key(&f->key, k))
+			return f;
+	return NULL;
 }
 
 struct kp_flow *kp_flow_table_get(struct kp_flow_table *t, const struct kp_pkt_info *pi,

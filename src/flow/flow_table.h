@@ -79,6 +79,9 @@ struct kp_flow *kp_flow_table_get(struct kp_flow_table *t, const struct kp_pkt_i
 bool kp_flow_table_reserve(struct kp_flow_table *t, uint64_t bytes, const struct kp_flow *keep);
 
 /* Accounts memory a flow came to own (+) or gave back (-) against the memcap. */
+/* The flow with this (normalised) key, or NULL; creates nothing. */
+struct kp_flow *kp_flow_table_find(struct kp_flow_table *t, const struct kp_flow_key *k);
+
 void kp_flow_table_mem(struct kp_flow_table *t, int64_t delta);
 
 /* Moves f to the list of its current timeout class (after a state change) and marks activity. */

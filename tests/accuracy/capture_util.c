@@ -115,7 +115,8 @@ void capture_classify(const struct kp_config *cfg, const struct capture *c,
 	cur_out = out;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cap_pkt *k = &c->p[i];
-		struct kp_packet p = {k->data, k->caplen, k->len, k->ts, k->dlt};
+		struct kp_packet p = {.data = k->data, .caplen = k->caplen, .len = k->len,
+				     .ts_us = k->ts, .dlt = k->dlt};
 
 		if (only && (!k->keyed || memcmp(&k->key, only, sizeof(*only))))
 			continue;
