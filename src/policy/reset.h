@@ -46,6 +46,14 @@ void kp_reset_close(struct kp_reset *r);
  * RST|ACK with ack = client_next_seq (plain RST when unknown). A side whose own seq is
  * unknown gets nothing (a RST outside the window is ignored anyway).
  * Returns the number of packets sent (0..2), or -errno of the first failure.
+ *
+ * Where the numbers come from (the packet in hand, from side X, with ACK set): when that
+ * packet is DROPPED, X's next seq is its own seq (its payload never arrives), the peer's
+ * next seq is its ack; when it is forwarded, X's next is seq + payload length (+1 for
+ * SYN or FIN). Linux accepts a RST whose seq is exactly what it expects (rcv_nxt) and
+ * only answers a challenge ACK to one merely inside the window (RFC 5961), so the numbers
+ * must be these, not the reassembler's delivery point. A blocked bare SYN has no peer
+ * state to reset: drop it (the client in SYN-SENT ignores a RST without a matching ACK).
  */
 int kp_reset_send(struct kp_reset *r, int family, const uint8_t *caddr, uint16_t cport,
 		  const uint8_t *saddr, uint16_t sport, uint32_t client_next_seq,

@@ -3,7 +3,8 @@
 # Live check of the TCP reset sender (root): namespaces kqp-a (client) - kqp-r (router)
 # - kqp-b (server), 198.18.x and 2001:2::/48, no default routes. An established python3
 # TCP connection carries one byte; reset_live in kqp-r sees it and resets both sides with
-# kp_reset_send; both python ends must see ECONNRESET. IPv4 then IPv6.
+# kp_reset_send; both python ends must see ECONNRESET. IPv4 then IPv6, each once with the
+# byte forwarded and once with the router dropping it (as a blocking gateway does).
 # usage: reset-live.sh RESET_LIVE_BINARY
 set -u
 BIN=${1:?reset_live binary}
@@ -36,8 +37,15 @@ ip netns exec $R sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 set +e
 
 fail=0
-run() { # FAMILY SERVER_ADDR PORT
-	local fam=$1 saddr=$2 port=$3 out=/tmp/kqp-reset-$$
+run() { # FAMILY SERVER_ADDR PORT [drop]
+	local fam=$1 saddr=$2 port=$3 mode=${4:-} out=/tmp/kqp-reset-$$
+	if [ "$mode" = drop ]; then # segments with payload to PORT die in the router
+		if [ -z "$fam" ]; then
+			ip netns exec $R iptables -A FORWARD -p tcp ! --syn --dport $port -m length --length 53:65535 -j DROP
+		else
+			ip netns exec $R ip6tables -A FORWARD -p tcp ! --syn --dport $port -m length --length 73:65535 -j DROP
+		fi
+	fi
 	timeout 25 ip netns exec $B python3 -c "
 import socket, sys
 s = socket.socket(socket.AF_INET$fam, socket.SOCK_STREAM)
@@ -51,7 +59,7 @@ except ConnectionResetError: print('server: reset')
 except socket.timeout: print('server: timeout')
 " >$out.b 2>&1 &
 	PIDS+=($!)
-	timeout 25 ip netns exec $R "$BIN" $port >$out.r 2>&1 &
+	timeout 25 ip netns exec $R "$BIN" $port $mode >$out.r 2>&1 &
 	PIDS+=($!)
 	sleep 0.5
 	timeout 25 ip netns exec $A python3 -c "
@@ -64,11 +72,13 @@ except ConnectionResetError: print('client: reset')
 except socket.timeout: print('client: timeout')
 " >$out.a 2>&1
 	wait
-	echo "IPv${fam:-4}: $(cat $out.r | tr '\n' ' ')| $(cat $out.a) | $(cat $out.b)"
+	echo "IPv${fam:-4}${mode:+ ($mode)}: $(cat $out.r | tr '\n' ' ')| $(cat $out.a) | $(cat $out.b)"
 	grep -q 'client: reset' $out.a && grep -q 'server: reset' $out.b || fail=1
 	rm -f $out.a $out.b $out.r
 }
 run "" 198.18.2.2 7001
 run 6 2001:2:0:2::2 7002
+run "" 198.18.2.2 7003 drop
+run 6 2001:2:0:2::2 7004 drop
 [ $fail = 0 ] && echo "reset-live: ok" || echo "reset-live: FAILED"
 exit $fail

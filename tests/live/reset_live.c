@@ -2,13 +2,15 @@
 /*
  * Live check of kp_reset_send, run by tests/live/reset-live.sh inside the router
  * namespace: waits (bounded) for one client->server TCP segment with payload to PORT,
- * takes the sequence state from it (client next = seq + len, server next = ack), and
- * resets the connection on both sides from the router. Prints what it sent.
+ * takes the sequence state from it (server next = ack; client next = seq + len when the
+ * router forwards the segment, seq when it drops it: `reset_live PORT drop`), and resets
+ * the connection on both sides from the router. Prints what it sent.
  */
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +28,15 @@ int main(int argc, char **argv)
 	char err[256];
 	uint8_t buf[65536];
 	int fd, port, rc;
+	bool dropped;
 	time_t end;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s SERVER_PORT\n", argv[0]);
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "drop"))) {
+		fprintf(stderr, "usage: %s SERVER_PORT [drop]\n", argv[0]);
 		return 2;
 	}
 	port = atoi(argv[1]);
+	dropped = argc == 3;
 	fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
 	if (fd < 0) {
 		perror("AF_PACKET");
@@ -60,7 +64,7 @@ int main(int argc, char **argv)
 		    pi.dport != port || pi.payload_len == 0)
 			continue;
 		rc = kp_reset_send(r, pi.family, pi.src, pi.sport, pi.dst, pi.dport,
-				   pi.seq + pi.payload_len, true, pi.ack, true);
+				   dropped ? pi.seq : pi.seq + pi.payload_len, true, pi.ack, true);
 		printf("seen seq=%u len=%u ack=%u; kp_reset_send: %d\n", pi.seq, pi.payload_len,
 		       pi.ack, rc);
 		kp_reset_close(r);
