@@ -261,10 +261,11 @@ static int config_valid(const struct kp_nf_config *c, char *err, size_t errlen)
 /* The install commands, in order: chains, their rules, then the jumps into them. */
 static void gen_rules(const struct kp_nf_config *c, const char *comment, struct nf_rules *rs)
 {
-	char mask[16], nomark[24], queue[16];
+	char mask[16], nomark[24], blocked[24], queue[16];
 
 	snprintf(mask, sizeof(mask), "0x%08x", c->mark_mask);
 	snprintf(nomark, sizeof(nomark), "0/0x%08x", c->mark_mask);
+	snprintf(blocked, sizeof(blocked), "0x%08x/0x%08x", c->mark_mask, c->mark_mask);
 	rs->n = 0;
 	if (c->bypass) {
 		rule_add(rs, "-t", "mangle", "-N", KP_NF_CHAIN_PRE, NULL);
@@ -275,6 +276,17 @@ static void gen_rules(const struct kp_nf_config *c, const char *comment, struct 
 			 nomark, "-j", "CONNMARK", "--save-mark", "--mask", mask, NULL);
 	}
 	rule_add(rs, "-t", "filter", "-N", KP_NF_CHAIN_FWD, NULL);
+	if (c->bypass) {
+		/*
+		 * Every mask bit set = blocked. The daemon's verdict repeats the hook
+		 * with that mark (a dropped packet never reaches POSTROUTING's save):
+		 * save it here, then drop this packet and the flow's later ones.
+		 */
+		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "--mark", blocked,
+			 "-j", "CONNMARK", "--save-mark", "--mask", mask, NULL);
+		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "--mark", blocked,
+			 "-j", "DROP", NULL);
+	}
 	if (c->bypass)
 		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "!", "--mark",
 			 nomark, "-j", "RETURN", NULL);
