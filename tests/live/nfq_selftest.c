@@ -7,8 +7,8 @@
  * lines and exits.
  *
  *   nfq_selftest -q QUEUE[:LAST] [-b batch] [-G] [-F] [-d port] [-m mark] [-r bytes]
- *                [-c copy_range] [-t seconds] [-R readyfile]
- *   -G: no GSO flag; -F: no fail-open flag.
+ *                [-M port] [-c copy_range] [-t seconds] [-R readyfile]
+ *   -G: no GSO flag; -F: no fail-open flag; -M: mark only packets to or from this port.
  */
 #include <errno.h>
 #include <signal.h>
@@ -22,8 +22,11 @@
 
 struct st_opts {
 	int drop_port;      /* -1: none */
+	uint16_t first_queue;
 	uint32_t mark;      /* 0: none */
+	int mark_port;      /* -1: mark every packet, else only packets to or from this port */
 	uint64_t dropped, marked, csum_ok_flag, ipv4, other;
+	uint64_t per_queue[2]; /* packets of the first queue and of the others */
 };
 
 static volatile sig_atomic_t stop;
@@ -66,7 +69,10 @@ static int decide(void *arg, const struct kp_nfq_pkt *p, uint32_t *mark, bool *s
 		o->dropped++;
 		return NF_DROP;
 	}
-	if (o->mark) {
+	o->per_queue[p->queue != o->first_queue]++;
+	if (o->mark && (o->mark_port < 0 ||
+			(pkt_ports(p->pkt.data, p->pkt.caplen, &sport, &dport) == 0 &&
+			 (sport == o->mark_port || dport == o->mark_port)))) {
 		*mark = (*mark & ~0x00ff0000u) | o->mark;
 		*set_mark = true;
 		o->marked++;
@@ -77,14 +83,14 @@ static int decide(void *arg, const struct kp_nfq_pkt *p, uint32_t *mark, bool *s
 static void usage(void)
 {
 	fprintf(stderr, "usage: nfq_selftest -q QUEUE[:LAST] [-b batch] [-G] [-F] [-d port] "
-		"[-m mark] [-r rcvbuf] [-c copy_range] [-t seconds] [-R readyfile]\n");
+		"[-m mark] [-M port] [-r rcvbuf] [-c copy_range] [-t seconds] [-R readyfile]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	struct kp_nfq_config cfg;
-	struct st_opts o = { .drop_port = -1 };
+	struct st_opts o = { .drop_port = -1, .mark_port = -1 };
 	const char *ready = NULL;
 	struct kp_nfq *q;
 	struct sigaction sa;
@@ -94,7 +100,7 @@ int main(int argc, char **argv)
 	int c, rc = 0;
 
 	kp_nfq_config_default(&cfg);
-	while ((c = getopt(argc, argv, "q:b:GFd:m:r:c:t:R:")) != -1) {
+	while ((c = getopt(argc, argv, "q:b:GFd:m:M:r:c:t:R:")) != -1) {
 		switch (c) {
 		case 'q': {
 			char *end;
@@ -112,6 +118,7 @@ int main(int argc, char **argv)
 		case 'G': cfg.gso = false; break;
 		case 'F': cfg.fail_open = false; break;
 		case 'd': o.drop_port = atoi(optarg); break;
+		case 'M': o.mark_port = atoi(optarg); break;
 		case 'm': o.mark = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'r': cfg.rcvbuf = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'c': cfg.copy_range = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -126,6 +133,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	o.first_queue = cfg.queue_first;
 	if (kp_nfq_open(&q, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfq_selftest: %s\n", err);
 		return 1;
@@ -157,7 +165,8 @@ int main(int argc, char **argv)
 	printf("received=%llu\nbytes=%llu\nenobufs=%llu\nverdicts_sent=%llu\nbatch_msgs=%llu\n"
 	       "gso=%llu\ncsum_partial=%llu\nrecv_errors=%llu\ntruncated=%llu\nnl_errors=%llu\n"
 	       "send_errors=%llu\nmax_len=%u\nflags_granted=%u\nflags_refused=%u\nrcvbuf=%u\n"
-	       "rcvbuf_forced=%d\ndropped=%llu\nmarked=%llu\ncsum_ok_flag=%llu\nipv4=%llu\n",
+	       "rcvbuf_forced=%d\ndropped=%llu\nmarked=%llu\ncsum_ok_flag=%llu\nipv4=%llu\n"
+	       "queue_first=%llu\nqueue_others=%llu\n",
 	       (unsigned long long)s->received, (unsigned long long)s->bytes,
 	       (unsigned long long)s->enobufs, (unsigned long long)s->verdicts_sent,
 	       (unsigned long long)s->batch_msgs, (unsigned long long)s->gso,
@@ -166,7 +175,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)s->send_errors, s->max_len, s->flags_granted,
 	       s->flags_refused, s->rcvbuf, s->rcvbuf_forced, (unsigned long long)o.dropped,
 	       (unsigned long long)o.marked, (unsigned long long)o.csum_ok_flag,
-	       (unsigned long long)o.ipv4);
+	       (unsigned long long)o.ipv4, (unsigned long long)o.per_queue[0],
+	       (unsigned long long)o.per_queue[1]);
 	fflush(stdout);
 	kp_nfq_close(q);
 	return rc;
