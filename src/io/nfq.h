@@ -48,6 +48,14 @@ struct kp_nfq_config {
 /* Fills cfg with the defaults (queue 0, one queue, copy all, 8 MB, 8192, GSO, fail-open, 64). */
 void kp_nfq_config_default(struct kp_nfq_config *cfg);
 
+/*
+ * received/bytes: packets (pkt.len summed); enobufs: socket overflows (each loses one or more
+ * packet messages; those packets are still decided by the next batch verdict of their queue);
+ * verdicts_sent: verdict messages sent (single + batch), batch_msgs: of which
+ * NFQNL_MSG_VERDICT_BATCH; gso: packets with NFQA_SKB_GSO; csum_partial: with
+ * NFQA_SKB_CSUMNOTREADY (pkt.flags has KP_PKT_CSUM_OK); recv_errors: failed recv calls and
+ * malformed packet messages; truncated: packets longer than the copy range.
+ */
 struct kp_nfq_stats {
 	uint64_t received, bytes, enobufs, verdicts_sent, batch_msgs, gso, csum_partial,
 		recv_errors, truncated;
