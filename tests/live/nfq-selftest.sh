@@ -8,7 +8,7 @@
 #   3. mark on accept: a mangle POSTROUTING counter matching the mark rises
 #   4. GSO: a bulk download shows GSO super-packets (gso>0 or max_len > MTU)
 #   5. the reader is SIGKILLed: with --queue-bypass traffic keeps flowing
-#   6. a tiny receive buffer: ENOBUFS counted and survived, the download intact
+#   6. a copy range of 128 bytes: truncation counted; a tiny receive buffer: ENOBUFS counted and survived, the download intact
 #   7. one socket bound to two queues, mixed plain and marked verdicts
 # Usage: nfq-selftest.sh PATH/TO/nfq_selftest. Exit 77 = skipped (not root, no netns,
 # no iptables NFQUEUE). Everything is bounded in time and torn down by trap.
@@ -188,6 +188,18 @@ if start_reader; then
 		fail "kill: traffic stopped after SIGKILL"
 else
 	fail "kill: reader"
+fi
+
+# 6a. a copy range of 128 bytes: packets arrive truncated, pkt.len keeps the real length
+if start_reader -c 128; then
+	[ "$(download $PORT_OK)" = "$SUM" ] && ok "copy 128: download intact" ||
+		fail "copy 128: download failed"
+	stop_reader
+	[ "$(stat truncated)" -gt 0 ] && [ "$(stat max_len)" -gt 128 ] &&
+		ok "copy 128: truncated=$(stat truncated) max_len=$(stat max_len)" ||
+		fail "copy 128: truncated=$(stat truncated) max_len=$(stat max_len)"
+else
+	fail "copy 128: reader"
 fi
 
 # 6. a small receive buffer without GSO: ENOBUFS is counted and survived (lost packet
