@@ -36,6 +36,8 @@
 #define KP_NFQ_MAX_QUEUES 64
 #define KP_NFQ_ACK_TIMEOUT_MS 2000
 
+static const uint8_t kp_nfq_empty[1]; /* data of a packet message without payload */
+
 struct kp_nfq_vrec {
 	uint32_t id;
 	uint32_t mark;
@@ -216,8 +218,7 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 		return;
 	}
 
-	static const uint8_t empty[1];
-	p.pkt.data = empty;
+	p.pkt.data = kp_nfq_empty;
 	if (attr[NFQA_PAYLOAD]) {
 		p.pkt.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		p.pkt.caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);

@@ -82,7 +82,9 @@ struct kp_nfq_pkt {
 typedef int (*kp_nfq_cb)(void *arg, const struct kp_nfq_pkt *p, uint32_t *mark, bool *set_mark);
 
 /* Opens the socket and binds the queues. 0, or -1 with err set. A refused GSO/fail-open flag
- * is not an error: it is recorded in the stats and in kp_nfq_error()'s text. */
+ * is not an error: it is recorded in the stats and in kp_nfq_error()'s text (and in err).
+ * Packets that arrive while open waits for the kernel's answers are accepted without the
+ * callback (they are counted in received). */
 int kp_nfq_open(struct kp_nfq **q, const struct kp_nfq_config *cfg, char *err, size_t errlen);
 int kp_nfq_fd(const struct kp_nfq *q);
 /* Waits up to timeout_ms for packets, reads up to cfg->batch of them (non-blocking after the
