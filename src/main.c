@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * kp2padm's command line: offline mode (-r captures) today. Parses options
+ * kp2padm's command line: offline mode (-r captures) and inline mode (-q
+ * queues, inline/daemon.c), one pipeline either way. Parses options
  * from one table (the same table prints --help), loads the config and the
  * signatures, runs each capture through one pipeline, writes events and the
  * summary. Exit status: 0 on success, 1 with a one-line reason on error.
@@ -18,9 +19,12 @@
 #include "engine/config.h"
 #include "engine/csum_survey.h"
 #include "engine/engine.h"
+#include "inline/daemon.h"
 #include "io/source.h"
 #include "output/summary.h"
 #include "output/writer.h"
+#include "policy/conncache.h"
+#include "policy/policy.h"
 
 #ifndef KP_VERSION
 #define KP_VERSION "0.0.0"
@@ -37,10 +41,14 @@ struct cli_opt {
 
 static const struct cli_opt cli_opts[] = {
 	{"read", 'r', "CAPTURE", "read a pcap or pcapng file (repeatable; processed in order)"},
+	{"queue", 'q', "N[:LAST]", "inline: run as a gateway daemon on NFQUEUE queues N..LAST"},
+	{"no-setup", 'N', NULL, "inline: install no netfilter rules or eBPF (see --print-rules)"},
+	{"print-rules", 'P', NULL, "print the netfilter rules the daemon installs, as commands"},
+	{"cleanup", 'X', NULL, "remove rules and eBPF programs a killed daemon left behind"},
 	{"config", 'c', "FILE", "configuration file (kp2padm --help-config lists the keys)"},
 	{"log", 'l', "FILE|-", "write events (JSON lines) to FILE, or - for standard output"},
 	{"set", 's', "KEY=VALUE", "set one configuration key (after the file; repeatable)"},
-	{"quiet", 'q', NULL, "no summary and no progress on standard error"},
+	{"quiet", 'Q', NULL, "no summary and no progress on standard error"},
 	{"help-config", 'C', NULL, "list the configuration keys with defaults"},
 	{"version", 'V', NULL, "print the version"},
 	{"help", 'h', NULL, "this help"},
@@ -49,9 +57,12 @@ static const struct cli_opt cli_opts[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kp2padm -r CAPTURE [-r CAPTURE2 ...] [-c CONFIG] [-l EVENTS_FILE|-]\n\n"
-		"Classifies every TCP and UDP flow of packet captures by application-layer\n"
-		"content (P2P, web, mail, chat ...) and writes one JSON event per flow.\n\n");
+		"usage: kp2padm -r CAPTURE [-r CAPTURE2 ...] [-c CONFIG] [-l EVENTS_FILE|-]\n"
+		"       kp2padm -q QUEUE[:QUEUE_LAST] [-c CONFIG] [-l EVENTS_FILE|-] [--no-setup]\n\n"
+		"Classifies every TCP and UDP flow by application-layer content (P2P, web,\n"
+		"mail, chat ...), applies the policy's rules (pass, block) and writes one JSON\n"
+		"event per flow: offline from packet captures, or inline as a Linux gateway\n"
+		"through NFQUEUE (SIGHUP reloads the policy, SIGUSR1 writes a stats event).\n\n");
 	for (size_t i = 0; i < sizeof(cli_opts) / sizeof(cli_opts[0]); i++) {
 		char lhs[48];
 
@@ -176,12 +187,16 @@ int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{"read", required_argument, NULL, 'r'},  {"config", required_argument, NULL, 'c'},
+		{"queue", required_argument, NULL, 'q'}, {"no-setup", no_argument, NULL, 'N'},
+		{"print-rules", no_argument, NULL, 'P'}, {"cleanup", no_argument, NULL, 'X'},
 		{"log", required_argument, NULL, 'l'},   {"set", required_argument, NULL, 's'},
-		{"quiet", no_argument, NULL, 'q'},       {"help-config", no_argument, NULL, 'C'},
+		{"quiet", no_argument, NULL, 'Q'},       {"help-config", no_argument, NULL, 'C'},
 		{"version", no_argument, NULL, 'V'},     {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *inputs[MAX_INPUTS], *cfg_path = NULL, *log_path = NULL;
+	const char *inputs[MAX_INPUTS], *cfg_path = NULL, *log_path = NULL, *queues = NULL;
+	bool no_setup = false, print_rules = false, cleanup = false;
+	struct kp_conncache *cache = NULL;
 	const char *sets[64];
 	int ninputs = 0, nsets = 0, opt, rc = 0;
 	bool quiet = false;
@@ -192,7 +207,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	double t0;
 
-	while ((opt = getopt_long(argc, argv, "r:c:l:s:qCVh", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:c:l:s:q:QCVh", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (ninputs == MAX_INPUTS)
@@ -211,6 +226,18 @@ int main(int argc, char **argv)
 			sets[nsets++] = optarg;
 			break;
 		case 'q':
+			queues = optarg;
+			break;
+		case 'N':
+			no_setup = true;
+			break;
+		case 'P':
+			print_rules = true;
+			break;
+		case 'X':
+			cleanup = true;
+			break;
+		case 'Q':
 			quiet = true;
 			break;
 		case 'C':
@@ -229,22 +256,38 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s' (captures are given with -r)", argv[optind]);
-	if (!ninputs)
-		die("nothing to do: give a capture with -r (see kp2padm --help)");
+	if (ninputs && queues)
+		die("-r (offline) and -q (inline) exclude each other");
+	if (!ninputs && !queues && !print_rules && !cleanup)
+		die("nothing to do: give a capture with -r or queues with -q (see kp2padm --help)");
 
 	kp_config_defaults(&cfg);
 	if (cfg_path && kp_config_load(&cfg, cfg_path, err, sizeof(err)))
 		die("%s", err);
-	for (int i = 0; i < nsets; i++) {
-		char kv[1024], *eq;
+	if (kp_config_apply_sets(&cfg, sets, nsets, err, sizeof(err)))
+		die("%s", err);
+	if (queues) {
+		if (strlen(queues) >= sizeof(cfg.queues))
+			die("-q %s: expected N or FIRST:LAST", queues);
+		strcpy(cfg.queues, queues);
+	}
+	if (no_setup)
+		cfg.setup = false;
+	if (print_rules) {
+		kp_daemon_print_rules(&cfg, stdout);
+		kp_config_free(&cfg);
+		return 0;
+	}
+	if (cleanup) {
+		rc = kp_daemon_cleanup(&cfg);
+		kp_config_free(&cfg);
+		return rc;
+	}
+	if (queues) {
+		unsigned qf, qc;
 
-		snprintf(kv, sizeof(kv), "%s", sets[i]);
-		eq = strchr(kv, '=');
-		if (!eq)
-			die("--set %s: expected KEY=VALUE", sets[i]);
-		*eq = '\0';
-		if (kp_config_set(&cfg, kv, eq + 1, err, sizeof(err)))
-			die("--set: %s", err);
+		if (kp_parse_queues(cfg.queues, &qf, &qc))
+			die("-q %s: expected N or FIRST:LAST (queue numbers 0-65535)", cfg.queues);
 	}
 	if (!log_path)
 		log_path = cfg.events[0] ? cfg.events : "kp2padm-events.json";
@@ -265,11 +308,43 @@ int main(int argc, char **argv)
 			fprintf(stderr, "kp2padm: %u signatures loaded from %s\n",
 				kp_sigset_count(sigs), cfg.sig_dir);
 	}
-	if (kp_output_open(&out, log_path, 1, err, sizeof(err)))
+	if (kp_output_open(&out, log_path, !queues, err, sizeof(err)))
 		die("%s", err);
+	if (queues) {
+		struct kp_daemon_args da = {
+			.cfg = &cfg,
+			.cfg_path = cfg_path,
+			.sets = sets,
+			.nsets = nsets,
+			.sigs = sigs,
+			.out = &out,
+			.out_path = log_path,
+			.quiet = quiet,
+		};
+
+		rc = kp_daemon_run(&da);
+		if (kp_output_close(&out)) {
+			fprintf(stderr, "kp2padm: writing events to %s failed\n", log_path);
+			rc = 1;
+		}
+		kp_config_free(&cfg);
+		if (sigs)
+			kp_sigset_free(sigs);
+		return rc;
+	}
 	rc = kp_engine_init(&eng, &cfg, 0, sigs, &out);
 	if (rc)
 		die("cannot set up the pipeline: %s", strerror(-rc));
+	/* Offline, the policy applies too, with the connection cache in user space. */
+	eng.policy = cfg.policy;
+	if (cfg.policy && cfg.cache_ttl) {
+		struct kp_conncache_config cc = {.size = cfg.cache_size, .ttl_s = cfg.cache_ttl};
+		char warn[256];
+
+		if (kp_conncache_open(&cache, &cc, err, sizeof(err), warn, sizeof(warn)))
+			die("connection cache: %s", err);
+		eng.cache = cache;
+	}
 
 	t0 = now_s();
 	rc = 0;
@@ -280,6 +355,9 @@ int main(int argc, char **argv)
 		kp_summary_print(stderr, &eng, now_s() - t0,
 				 strcmp(log_path, "-") ? log_path : "standard output");
 	kp_engine_fini(&eng);
+	if (cache)
+		kp_conncache_close(cache);
+	kp_config_free(&cfg);
 	if (kp_output_close(&out)) {
 		fprintf(stderr, "kp2padm: writing events to %s failed\n", log_path);
 		rc = 1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The configuration table and the `key = value` file reader (see config.h). */
 #include "engine/config.h"
+#include "policy/policy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -182,8 +183,35 @@ static int parse_u64(const char *v, bool size, uint64_t *out)
 	return 0;
 }
 
+/* `rule = ...` lines and `policy.*` keys build the policy (policy/policy.h). */
+static int policy_line(struct kp_config *c, const char *key, const char *val, const char *file,
+		       unsigned line, char *err, size_t errlen)
+{
+	if (!c->policy) {
+		c->policy = kp_policy_new();
+		if (!c->policy) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (!strcmp(key, "rule"))
+		return kp_policy_add_rule(c->policy, val, file, line, err, errlen);
+	return kp_policy_set(c->policy, key, val, err, errlen);
+}
+
+static int config_set_at(struct kp_config *c, const char *key, const char *val, const char *file,
+			 unsigned line, char *err, size_t errlen);
+
 int kp_config_set(struct kp_config *c, const char *key, const char *val, char *err, size_t errlen)
 {
+	return config_set_at(c, key, val, "--set", 0, err, errlen);
+}
+
+static int config_set_at(struct kp_config *c, const char *key, const char *val, const char *file,
+			 unsigned line, char *err, size_t errlen)
+{
+	if (!strcmp(key, "rule") || !strncmp(key, "policy.", 7))
+		return policy_line(c, key, val, file, line, err, errlen);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *o = &opts[i];
 		char *base = (char *)c + o->off;
@@ -342,8 +370,13 @@ int kp_config_load(struct kp_config *c, const char *path, char *err, size_t errl
 			break;
 		}
 		*eq = '\0';
-		if (kp_config_set(c, trim(s), trim(eq + 1), msg, sizeof(msg))) {
-			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+		if (config_set_at(c, trim(s), trim(eq + 1), path, (unsigned)lineno, msg,
+				  sizeof(msg))) {
+			/* policy messages already name FILE:LINE */
+			if (!strncmp(msg, path, strlen(path)) && msg[strlen(path)] == ':')
+				snprintf(err, errlen, "%s", msg);
+			else
+				snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
 			rc = -1;
 			break;
 		}
@@ -354,6 +387,34 @@ int kp_config_load(struct kp_config *c, const char *path, char *err, size_t errl
 	}
 	fclose(f);
 	return rc;
+}
+
+int kp_config_apply_sets(struct kp_config *c, const char *const *sets, int nsets, char *err,
+			 size_t errlen)
+{
+	for (int i = 0; i < nsets; i++) {
+		char kv[1024], msg[768], *eq;
+
+		snprintf(kv, sizeof(kv), "%s", sets[i]);
+		eq = strchr(kv, '=');
+		if (!eq) {
+			snprintf(err, errlen, "--set %s: expected KEY=VALUE", sets[i]);
+			return -1;
+		}
+		*eq = '\0';
+		if (kp_config_set(c, trim(kv), trim(eq + 1), msg, sizeof(msg))) {
+			snprintf(err, errlen, "--set: %s", msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void kp_config_free(struct kp_config *c)
+{
+	if (c->policy)
+		kp_policy_put(c->policy);
+	c->policy = NULL;
 }
 
 void kp_config_print_help(FILE *out)
@@ -403,4 +464,11 @@ void kp_config_print_help(FILE *out)
 		}
 		fprintf(out, "  %-30s %-10s %s\n", o->key, def, o->help);
 	}
+	fprintf(out,
+		"  %-30s %-10s %s\n  %-30s %-10s %s\n  %-30s %-10s %s\n",
+		"rule", "(none)",
+		"ACTION [name=N] [app=A,..] [src=CIDR,..] [dst=CIDR,..] [sport=P[-Q]] [dport=P[-Q]] "
+		"[proto=tcp|udp] [reset]; ACTION pass|block; repeatable, first match wins",
+		"policy.unknown", "pass", "pass | block: flows no module recognised",
+		"policy.classifying", "pass", "pass | block: packets of flows still being classified");
 }

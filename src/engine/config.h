@@ -79,6 +79,13 @@ int kp_config_load(struct kp_config *c, const char *path, char *err, size_t errl
 /* Sets one key from text (same rules as a file line); returns 0 or -1 with err. */
 int kp_config_set(struct kp_config *c, const char *key, const char *val, char *err, size_t errlen);
 
+/* Applies KEY=VALUE strings (the -s options); returns 0 or -1 with err. */
+int kp_config_apply_sets(struct kp_config *c, const char *const *sets, int nsets, char *err,
+			 size_t errlen);
+
+/* Frees what a loaded config owns (its policy). */
+void kp_config_free(struct kp_config *c);
+
 /* Prints every key with its default and help. */
 void kp_config_print_help(FILE *out);
 

@@ -2,6 +2,7 @@
 /* The per-packet pipeline (see engine.h). */
 #include "engine/engine.h"
 #include "classify/sig.h"
+#include "engine/manage.h"
 #include "output/eve.h"
 
 #include <errno.h>
@@ -190,11 +191,26 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		e->st.flow_alloc_fail++;
 		goto out;
 	}
-	if (created)
+	if (created) {
 		kp_classify_flow_new(e, f, p->ts_us);
+		kp_manage_new_flow(e, f);
+	}
 	v->flow_id = f->id;
+	e->pkt_dir = dir;
+	e->pkt_seq = pi.seq;
+	e->pkt_ack = pi.ack;
+	e->pkt_tcp_flags = pi.l4 == IPPROTO_TCP ? pi.tcp_flags : 0;
 	f->pkts[dir]++;
 	f->bytes[dir] += pi.ip_len;
+	if (f->pol == KP_POL_BLOCKED || f->pol == KP_POL_CACHED) {
+		/* decided: dropped without a look (its tuple state still ends the flow) */
+		if (pi.l4 == IPPROTO_TCP)
+			tcp_track(f, dir, &pi);
+		v->app = f->app;
+		kp_manage_drop_verdict(e, f, v);
+		kp_flow_table_touch(&e->ft, f, p->ts_us);
+		goto out;
+	}
 	if (pi.csum == KP_CSUM_BAD) {
 		f->csum_bad++;
 		if (e->csum_lenient)
@@ -225,12 +241,22 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		kp_classify_data(e, f, dir, pi.payload, pi.payload_len, false, true, p->ts_us);
 	}
 	v->app = f->app;
-	v->bypass = f->inspect_done;
+	kp_manage_verdict(e, f, v);
 	kp_flow_table_touch(&e->ft, f, p->ts_us);
 out:
 	if (v->bypass)
 		e->st.bypass++;
 	e->st.verdict[v->action]++;
+}
+
+void kp_engine_tick(struct kp_engine *e, uint64_t now_us)
+{
+	if (now_us > e->now_us)
+		e->now_us = now_us;
+	if (e->now_us >= e->next_sweep_us) {
+		kp_flow_table_expire(&e->ft, e->now_us);
+		e->next_sweep_us = e->now_us + SWEEP_INTERVAL_US;
+	}
 }
 
 void kp_engine_flush(struct kp_engine *e)

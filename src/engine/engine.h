@@ -26,6 +26,9 @@
 
 struct kp_output;
 struct kp_sigset;
+struct kp_policy;
+struct kp_conncache;
+struct kp_reset;
 
 /* What happens to a packet. Offline, verdicts are counted; inline, they reach the kernel. */
 enum kp_verdict_action {
@@ -38,6 +41,7 @@ struct kp_verdict {
 	bool bypass;      /* the flow needs no more inspection: the kernel may skip the queue */
 	uint16_t app;     /* the flow's label at this packet (for marks) */
 	uint64_t flow_id; /* 0 when the packet belongs to no flow */
+	uint32_t mark;    /* bits under the config's mark.mask to set (0: leave the mark alone) */
 };
 
 /* One packet handed to the pipeline by a source. */
@@ -64,6 +68,10 @@ struct kp_engine_stats {
 	uint64_t bypass;                  /* packets whose verdict said bypass */
 	uint64_t csum_skipped;            /* packets not inspected for a bad checksum */
 	uint64_t flow_alloc_fail;
+	uint64_t blocked_flows;           /* flows the policy blocked */
+	uint64_t cached_flows;            /* new flows dropped by the connection cache */
+	uint64_t resets;                  /* flows reset (RST to both sides) */
+	uint64_t ct_ends;                 /* bypassed flows ended by a conntrack event */
 	struct kp_app_totals app[KP_APP__COUNT];
 	uint64_t events;
 };
@@ -76,10 +84,19 @@ struct kp_engine {
 	struct kp_stream stream;
 	struct kp_classifier cls;
 	struct kp_output *out;         /* shared writer; NULL = no events */
+	/* Management (engine/manage.c); all may be NULL: then every flow passes. */
+	const struct kp_policy *policy; /* current policy: the caller holds a reference */
+	struct kp_conncache *cache;    /* shared, thread-safe */
+	struct kp_reset *reset;        /* inline only: sends TCP resets */
+	bool inline_mode;              /* verdicts reach a kernel (bypassed flows stop coming) */
 	struct kp_json json;           /* this pipeline's event builder */
 	struct kp_engine_stats st;
 	uint64_t now_us, next_sweep_us;
 	bool csum_lenient;             /* bad checksums counted, not enforced (rewritten capture) */
+	/* the packet in hand, for policy actions (resets) */
+	int pkt_dir;
+	uint32_t pkt_seq, pkt_ack;
+	uint8_t pkt_tcp_flags;
 	/* per-packet scratch for the reassembly callback */
 	struct kp_flow *cur_flow;
 	int cur_dir;
@@ -95,6 +112,9 @@ int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
 
 /* Runs one packet through the pipeline and fills *v. */
 void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp_verdict *v);
+
+/* Moves the pipeline's clock to now_us (if later) and expires idle flows: inline, when no packet came. */
+void kp_engine_tick(struct kp_engine *e, uint64_t now_us);
 
 /* Ends every flow (events written), e.g. at the end of a capture. */
 void kp_engine_flush(struct kp_engine *e);

@@ -13,7 +13,8 @@
 
 const char *kp_flow_end_reason_name(enum kp_flow_end_reason r)
 {
-	static const char *const n[] = {"timeout", "closed", "evicted", "shutdown", "reused"};
+	static const char *const n[] = {"timeout", "closed", "evicted", "shutdown", "reused",
+					       "conntrack"};
 
 	return (unsigned)r < sizeof(n) / sizeof(n[0]) ? n[r] : "unknown";
 }

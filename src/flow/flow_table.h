@@ -34,6 +34,7 @@ enum kp_flow_end_reason {
 	KP_END_EVICTED,
 	KP_END_SHUTDOWN,
 	KP_END_REUSED,
+	KP_END_CONNTRACK, /* a bypassed flow's conntrack entry was destroyed */
 };
 
 const char *kp_flow_end_reason_name(enum kp_flow_end_reason r);

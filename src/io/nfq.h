@@ -29,6 +29,9 @@
 #ifndef NF_ACCEPT
 #define NF_ACCEPT 1
 #endif
+#ifndef NF_REPEAT
+#define NF_REPEAT 4 /* re-run the hook (with the verdict's mark) */
+#endif
 
 struct kp_nfq;
 

@@ -161,6 +161,29 @@ static int iface_attach(struct kp_bpf_iface *f, int prog_fd, char *err, size_t e
 	return 0;
 }
 
+int kp_bpf_cache_detach_stale(const char *const *ifaces, unsigned n_ifaces, char *err,
+			      size_t errlen)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < n_ifaces; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = KP_CC_TC_HANDLE, .priority = KP_CC_TC_PRIO);
+		int r;
+
+		hook.ifindex = (int)if_nametoindex(ifaces[i]);
+		if (!hook.ifindex)
+			continue; /* gone with its filters */
+		r = bpf_tc_detach(&hook, &opts);
+		if (r && r != -ENOENT && r != -EINVAL && !rc) {
+			snprintf(err, errlen, "eBPF connection cache: removing the filter on %s: %s",
+				 ifaces[i], strerror(-r));
+			rc = r;
+		}
+	}
+	return rc;
+}
+
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)

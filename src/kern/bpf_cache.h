@@ -25,6 +25,11 @@ struct kp_bpf_cache;
 int kp_bpf_cache_open(struct kp_bpf_cache **bc, uint32_t max_entries, const char *const *ifaces,
 		      unsigned n_ifaces, char *err, size_t errlen);
 
+/* Removes a filter of ours (fixed handle and priority) from each interface's ingress,
+ * e.g. one a killed daemon left: kp2padm --cleanup. Absent filters are not errors. */
+int kp_bpf_cache_detach_stale(const char *const *ifaces, unsigned n_ifaces, char *err,
+			      size_t errlen);
+
 /* Inserts or refreshes an entry that expires ttl_s seconds from now (hits kept on refresh). */
 int kp_bpf_cache_add(struct kp_bpf_cache *bc, const struct kp_cc_key *k, uint32_t ttl_s);
 

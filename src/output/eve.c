@@ -31,16 +31,31 @@ static const char *state_name(const struct kp_flow *f)
 	}
 }
 
-void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_reason r)
+static const char *pol_name(uint8_t pol)
+{
+	switch (pol) {
+	case KP_POL_PASSED:
+		return "pass";
+	case KP_POL_BLOCKED:
+		return "block";
+	case KP_POL_CACHED:
+		return "cached";
+	default:
+		return NULL;
+	}
+}
+
+/* timestamp, flow_id, event_type, the 5-tuple (src = client), app_proto. */
+static void head(struct kp_engine *e, const struct kp_flow *f, uint64_t ts, const char *type)
 {
 	struct kp_json *j = &e->json;
 	char a[64];
 	int c = f->client_side, s = !c;
 
 	kp_json_begin(j);
-	kp_json_ts(j, "timestamp", f->last_us);
+	kp_json_ts(j, "timestamp", ts);
 	kp_json_u64(j, "flow_id", f->id);
-	kp_json_str(j, "event_type", "flow");
+	kp_json_str(j, "event_type", type);
 	kp_addr_str(f->key.family, f->key.addr[c], a, sizeof(a));
 	kp_json_str(j, "src_ip", a);
 	kp_json_u64(j, "src_port", f->key.port[c]);
@@ -54,6 +69,41 @@ void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_
 		kp_json_str(j, "app_proto", kp_sigset_name(e->cls.sigs, f->sig));
 	else
 		kp_json_str(j, "app_proto", kp_app_name(f->app));
+}
+
+void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule_name,
+		  const char *rule_file, unsigned rule_line, const char *rule_text, bool reset,
+		  bool cached)
+{
+	struct kp_json *j = &e->json;
+
+	head(e, f, e->now_us > f->last_us ? e->now_us : f->last_us, "block");
+	kp_json_obj(j, "block");
+	kp_json_str(j, "action", reset ? "reset" : "drop");
+	if (rule_name)
+		kp_json_str(j, "rule", rule_name);
+	if (rule_file) {
+		kp_json_str(j, "file", rule_file);
+		kp_json_u64(j, "line", rule_line);
+	}
+	if (rule_text)
+		kp_json_str(j, "text", rule_text);
+	else
+		kp_json_str(j, "default", f->app == KP_APP_UNKNOWN ? "policy.unknown"
+								  : "policy.classifying");
+	kp_json_bool(j, "cached", cached);
+	kp_json_u64(j, "pkts", f->pkts[0] + f->pkts[1]);
+	kp_json_end(j);
+	kp_json_end(j);
+	if (!j->oom)
+		kp_output_line(e->out, j->buf, j->len);
+}
+
+void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_reason r)
+{
+	struct kp_json *j = &e->json;
+
+	head(e, f, f->last_us, "flow");
 	kp_json_u64(j, "app_proto_confidence", f->confidence);
 	kp_json_u64(j, "pkts_toserver", f->pkts[0]);
 	kp_json_u64(j, "pkts_toclient", f->pkts[1]);
@@ -68,6 +118,12 @@ void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_
 		kp_json_u64(j, "csum_bad", f->csum_bad);
 	if (f->had_gap)
 		kp_json_bool(j, "gap", true);
+	if (pol_name(f->pol) && (f->pol != KP_POL_PASSED || f->bypassed))
+		kp_json_str(j, "policy", pol_name(f->pol));
+	if (f->bypassed)
+		kp_json_bool(j, "bypassed", true);
+	if (f->ct_counted)
+		kp_json_str(j, "counters", "conntrack");
 	kp_json_end(j);
 	if (f->parent_id) {
 		kp_json_obj(j, f->app == KP_APP_FTP_DATA ? "ftp_data" : "related");

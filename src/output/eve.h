@@ -14,6 +14,15 @@ struct kp_engine;
 
 void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_reason r);
 
+/*
+ * The "block" event of a flow the policy blocked: the rule (name, FILE:LINE,
+ * text) or the default that decided, drop or reset, whether the tuple went
+ * into the connection cache.
+ */
+void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule_name,
+		  const char *rule_file, unsigned rule_line, const char *rule_text, bool reset,
+		  bool cached);
+
 /* Writes an address of family (AF_INET/AF_INET6) into buf (INET6_ADDRSTRLEN bytes). */
 void kp_addr_str(int family, const uint8_t *addr, char *buf, size_t len);
 

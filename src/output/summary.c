@@ -61,6 +61,11 @@ void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const
 		"verdicts: accept %" PRIu64 ", drop %" PRIu64 "; %" PRIu64
 		" packets after their flow needed no more inspection (bypass candidates)\n",
 		e->st.verdict[KP_VERDICT_ACCEPT], e->st.verdict[KP_VERDICT_DROP], e->st.bypass);
+	if (e->policy)
+		fprintf(out,
+			"policy: %" PRIu64 " flows blocked, %" PRIu64
+			" reconnections dropped by the connection cache\n",
+			e->st.blocked_flows, e->st.cached_flows);
 	if (wall_s > 0)
 		fprintf(out, "time: %.3f s, %.0f packets/s, %.3f Gbit/s\n", wall_s,
 			(double)e->st.packets / wall_s, (double)e->st.bytes * 8 / wall_s / 1e9);

@@ -50,3 +50,11 @@ int kp_output_close(struct kp_output *o)
 	pthread_mutex_destroy(&o->lock);
 	return rc;
 }
+
+void kp_output_flush(struct kp_output *o)
+{
+	pthread_mutex_lock(&o->lock);
+	if (fflush(o->f))
+		o->errors++;
+	pthread_mutex_unlock(&o->lock);
+}

@@ -23,6 +23,8 @@ struct kp_output {
 int kp_output_open(struct kp_output *o, const char *path, int trunc, char *err, size_t errlen);
 /* Writes one line (a newline is added). */
 void kp_output_line(struct kp_output *o, const char *s, size_t len);
+/* Pushes buffered lines to the file (the daemon calls it periodically). */
+void kp_output_flush(struct kp_output *o);
 /* Flushes and closes; returns 0 or -1 if any write failed. */
 int kp_output_close(struct kp_output *o);
 

@@ -370,3 +370,16 @@ void kp_cc_key_from_flow(struct kp_cc_key *k, int family, const uint8_t *caddr,
 	k->proto = proto;
 	k->family = alen == 16 ? 6 : 4;
 }
+
+int kp_conncache_cleanup(const char *const *ifaces, unsigned n_ifaces, char *err, size_t errlen)
+{
+#ifdef HAVE_BPF
+	return kp_bpf_cache_detach_stale(ifaces, n_ifaces, err, errlen);
+#else
+	(void)ifaces;
+	(void)n_ifaces;
+	(void)err;
+	(void)errlen;
+	return 0;
+#endif
+}

@@ -72,6 +72,9 @@ void kp_conncache_stats(struct kp_conncache *c, struct kp_conncache_stats *st);
 /* Closes the cache; the BPF backend detaches from the interfaces. NULL is fine. */
 void kp_conncache_close(struct kp_conncache *c);
 
+/* Removes the kernel cache's filters a killed daemon left on these interfaces. */
+int kp_conncache_cleanup(const char *const *ifaces, unsigned n_ifaces, char *err, size_t errlen);
+
 /* Builds a key from the client's and server's addresses (4 bytes for IPv4, 16 for IPv6)
  * and the server port in host order. family: AF_INET/AF_INET6 (or 4/6). */
 void kp_cc_key_from_flow(struct kp_cc_key *k, int family, const uint8_t *caddr,

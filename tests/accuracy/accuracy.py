@@ -67,7 +67,7 @@ def flow_key(l4, a, ap, b, bp, vlan):
 
 def run(binary, pcap):
     with tempfile.NamedTemporaryFile(suffix=".json") as tf:
-        r = subprocess.run([binary, "-q", "-r", pcap, "-l", tf.name],
+        r = subprocess.run([binary, "--quiet", "-r", pcap, "-l", tf.name],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
             print("kp2padm failed on %s: %s" % (pcap, r.stderr.strip()))

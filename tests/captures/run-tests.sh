@@ -18,7 +18,7 @@ for pcap in "$here"/pcap/*.pcap "$here"/pcap/*.pcapng; do
 	name=$(basename "$pcap")
 	name=${name%.*}
 	out=$tmp/$name.json
-	if ! "$bin" -q -r "$pcap" -l "$out" 2>"$tmp/err"; then
+	if ! "$bin" --quiet -r "$pcap" -l "$out" 2>"$tmp/err"; then
 		echo "FAIL $name: kp2padm exited non-zero: $(cat "$tmp/err")"
 		fail=$((fail + 1))
 		continue

@@ -43,7 +43,7 @@ check "bad option: exit 1" $([ $? = 1 ]; echo $?)
 # truncated in the middle of a packet: flows read before stay, error names file and offset
 size=$(stat -c %s "$pcap")
 head -c $((size * 2 / 3)) "$pcap" >"$tmp/trunc.pcap"
-"$bin" -q -r "$tmp/trunc.pcap" -l "$tmp/ev" 2>"$tmp/e"
+"$bin" --quiet -r "$tmp/trunc.pcap" -l "$tmp/ev" 2>"$tmp/e"
 rc=$?
 check "truncated capture: exit 1" $([ $rc = 1 ]; echo $?)
 check "truncated capture: error names file and byte offset" \
@@ -52,7 +52,7 @@ check "truncated capture: flows before the damage are reported" $([ -s "$tmp/ev"
 
 # garbage that is not a capture at all
 head -c 4096 /dev/urandom >"$tmp/garbage.pcap"
-"$bin" -q -r "$tmp/garbage.pcap" -l "$tmp/ev" 2>"$tmp/e"
+"$bin" --quiet -r "$tmp/garbage.pcap" -l "$tmp/ev" 2>"$tmp/e"
 check "garbage file: exit 1 with reason" $([ $? = 1 ] && grep -q garbage.pcap "$tmp/e"; echo $?)
 
 # an unknown link type is counted and said, never fatal
@@ -66,26 +66,26 @@ fi
 
 # format by content: the same capture under a misleading name
 cp "$pcap" "$tmp/capture.txt"
-"$bin" -q -r "$tmp/capture.txt" -l "$tmp/a.json" && "$bin" -q -r "$pcap" -l "$tmp/b.json"
+"$bin" --quiet -r "$tmp/capture.txt" -l "$tmp/a.json" && "$bin" --quiet -r "$pcap" -l "$tmp/b.json"
 check "format judged by content, not name" $(cmp -s "$tmp/a.json" "$tmp/b.json" && [ -s "$tmp/a.json" ]; echo $?)
 
 # pcapng gives the same flows as pcap
 if command -v editcap >/dev/null; then
-	editcap -F pcapng "$pcap" "$tmp/c.pcapng" && "$bin" -q -r "$tmp/c.pcapng" -l "$tmp/c.json"
+	editcap -F pcapng "$pcap" "$tmp/c.pcapng" && "$bin" --quiet -r "$tmp/c.pcapng" -l "$tmp/c.json"
 	check "pcapng equals pcap" $(cmp -s "$tmp/b.json" "$tmp/c.json"; echo $?)
 fi
 
 # same input, same output
-"$bin" -q -r "$pcap" -l "$tmp/b2.json"
+"$bin" --quiet -r "$pcap" -l "$tmp/b2.json"
 check "deterministic output" $(cmp -s "$tmp/b.json" "$tmp/b2.json"; echo $?)
 
 # config errors name FILE:LINE and stop the run
 printf 'classify.packets = 8\nstream.depth = lots\n' >"$tmp/bad.conf"
-"$bin" -q -c "$tmp/bad.conf" -r "$pcap" -l "$tmp/ev" 2>"$tmp/e"
+"$bin" --quiet -c "$tmp/bad.conf" -r "$pcap" -l "$tmp/ev" 2>"$tmp/e"
 check "bad config: exit 1 with FILE:LINE" $([ $? = 1 ] && grep -q "bad.conf:2:" "$tmp/e"; echo $?)
 
 # the shipped example config loads and changes nothing
-"$bin" -q -c "$here/../config/kp2padm.conf" -r "$pcap" -l "$tmp/conf.json"
+"$bin" --quiet -c "$here/../config/kp2padm.conf" -r "$pcap" -l "$tmp/conf.json"
 check "shipped config loads, defaults unchanged" $(cmp -s "$tmp/conf.json" "$tmp/b.json"; echo $?)
 
 # events on stdout: JSON lines only (the summary goes to stderr)
@@ -95,15 +95,15 @@ check "-l - gives JSON lines on stdout" \
 check "summary on stderr names the events' destination" $(grep -q "standard output" "$tmp/e" && grep -q "^http " "$tmp/e"; echo $?)
 
 # several captures in one run: events of both
-"$bin" -q -r "$pcap" -r "$here/captures/pcap/ftp-vsftpd.pcap" -l "$tmp/two.json"
+"$bin" --quiet -r "$pcap" -r "$here/captures/pcap/ftp-vsftpd.pcap" -l "$tmp/two.json"
 check "two captures in one run" $(grep -q '"app_proto":"http"' "$tmp/two.json" && grep -q '"app_proto":"ftp"' "$tmp/two.json"; echo $?)
 
 # an unwritable events file is an error before any work
-"$bin" -q -r "$pcap" -l /nonexistent-dir/ev.json 2>"$tmp/e"
+"$bin" --quiet -r "$pcap" -l /nonexistent-dir/ev.json 2>"$tmp/e"
 check "unwritable events file: exit 1" $([ $? = 1 ] && grep -q "/nonexistent-dir/ev.json" "$tmp/e"; echo $?)
 
 # default events file in the current directory
-(cd "$tmp" && "$bin" -q -r "$pcap")
+(cd "$tmp" && "$bin" --quiet -r "$pcap")
 check "default events file kp2padm-events.json" $([ -s "$tmp/kp2padm-events.json" ]; echo $?)
 
 echo "$pass passed, $fail failed"

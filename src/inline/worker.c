@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One inline worker thread: NFQUEUE batch in, pipeline, verdicts out (see worker.h). */
+#include "inline/worker.h"
+#include "engine/manage.h"
+#include "io/nfq.h"
+#include "kern/ct_events.h"
+#include "policy/policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define INBOX_MAX 65536
+#define SNAPSHOT_NS 500000000ull
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *err, size_t errlen)
+{
+	const struct kp_config *cfg = c->cfg;
+	struct kp_nfq_config qc = {
+		.queue_first = c->queue,
+		.queue_count = 1,
+		.copy_range = 0xffff,
+		.rcvbuf = cfg->queue_rcvbuf,
+		.maxlen = cfg->queue_maxlen,
+		.gso = cfg->queue_gso,
+		.fail_open = cfg->queue_fail_open,
+		.batch = cfg->queue_batch,
+	};
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->c = *c;
+	pthread_mutex_init(&w->lock, NULL);
+	rc = kp_engine_init(&w->eng, cfg, (int)c->index, c->sigs, c->out);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up the pipeline: %s", strerror(-rc));
+		return -1;
+	}
+	w->engine_ready = true;
+	w->eng.inline_mode = true;
+	w->eng.cache = c->cache;
+	w->eng.reset = c->reset;
+	/* the kernel computes or verified checksums of what it queues; partial ones are flagged */
+	if (kp_nfq_open(&w->q, &qc, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* Decides one queued packet. */
+static int on_packet(void *arg, const struct kp_nfq_pkt *np, uint32_t *mark, bool *set_mark)
+{
+	struct kp_worker *w = arg;
+	uint32_t mask = w->c.cfg->mark_mask;
+	struct kp_verdict v;
+
+	*set_mark = false;
+	if (w->c.cfg->mode == KP_MODE_ACCEPT) {
+		w->eng.st.packets++;
+		w->eng.st.bytes += np->pkt.len;
+		w->eng.st.verdict[KP_VERDICT_ACCEPT]++;
+		return NF_ACCEPT;
+	}
+	kp_engine_process(&w->eng, &np->pkt, &v);
+	if (!v.mark)
+		return v.action == KP_VERDICT_DROP ? NF_DROP : NF_ACCEPT;
+	*mark = (np->pkt.mark & ~mask) | v.mark;
+	*set_mark = *mark != np->pkt.mark;
+	if (v.action == KP_VERDICT_DROP) {
+		/*
+		 * A dropped packet never reaches POSTROUTING, where marks are saved:
+		 * repeat the hook with the "blocked" mark instead, and the ruleset
+		 * saves it and drops the packet (and the flow's later ones) itself.
+		 */
+		return *set_mark ? NF_REPEAT : NF_DROP;
+	}
+	return NF_ACCEPT;
+}
+
+static void drain_inbox(struct kp_worker *w)
+{
+	struct kp_ct_end *box;
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	box = w->inbox;
+	n = w->n_inbox;
+	w->inbox = NULL;
+	w->n_inbox = w->cap_inbox = 0;
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct kp_ct_end *ce = &box[i];
+		struct kp_ct_end_info ci = {
+			.family = ce->family,
+			.src = ce->src,
+			.dst = ce->dst,
+			.sport = ce->sport,
+			.dport = ce->dport,
+			.proto = ce->proto,
+			.pkts = {ce->pkts[0], ce->pkts[1]},
+			.bytes = {ce->bytes[0], ce->bytes[1]},
+		};
+
+		kp_manage_ct_end(&w->eng, &ci);
+	}
+	free(box);
+}
+
+static void take_snapshot(struct kp_worker *w)
+{
+	const struct kp_nfq_stats *qs = kp_nfq_stats(w->q);
+
+	pthread_mutex_lock(&w->lock);
+	w->snap.eng = w->eng.st;
+	w->snap.flows = w->eng.ft.st;
+	w->snap.dec = w->eng.dec.st;
+	w->snap.nfq_received = qs->received;
+	w->snap.nfq_bytes = qs->bytes;
+	w->snap.nfq_enobufs = qs->enobufs;
+	w->snap.nfq_verdicts = qs->verdicts_sent;
+	w->snap.nfq_batches = qs->batch_msgs;
+	w->snap.nfq_gso = qs->gso;
+	w->snap.nfq_csum_partial = qs->csum_partial;
+	w->snap.nfq_truncated = qs->truncated;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void *run(void *arg)
+{
+	struct kp_worker *w = arg;
+	uint64_t next_snap = 0;
+
+	while (!atomic_load(&w->stop)) {
+		struct kp_policy *pol = kp_policy_holder_get(w->c.policy);
+		uint64_t mono;
+		int n;
+
+		w->eng.policy = pol;
+		n = kp_nfq_run_once(w->q, 200, on_packet, w);
+		w->eng.policy = NULL;
+		kp_policy_put(pol);
+		if (n < 0) {
+			snprintf(w->err, sizeof(w->err), "%s", kp_nfq_error(w->q));
+			atomic_store(&w->failed, 1);
+			break;
+		}
+		drain_inbox(w);
+		mono = now_ns(CLOCK_MONOTONIC);
+		if (mono >= next_snap) {
+			/* idle flows still expire when no packet brings the clock forward */
+			kp_engine_tick(&w->eng, now_ns(CLOCK_REALTIME) / 1000);
+			take_snapshot(w);
+			next_snap = mono + SNAPSHOT_NS;
+		}
+	}
+	return NULL;
+}
+
+int kp_worker_start(struct kp_worker *w, char *err, size_t errlen)
+{
+	int rc = pthread_create(&w->th, NULL, run, w);
+
+	if (rc) {
+		snprintf(err, errlen, "cannot start worker %u: %s", w->c.index, strerror(rc));
+		return -1;
+	}
+	w->thread_started = true;
+	return 0;
+}
+
+bool kp_worker_failed(struct kp_worker *w, char *err, size_t errlen)
+{
+	if (!atomic_load(&w->failed))
+		return false;
+	snprintf(err, errlen, "%s", w->err);
+	atomic_store(&w->failed, 0); /* reported once */
+	return true;
+}
+
+void kp_worker_post_ct_end(struct kp_worker *w, const struct kp_ct_end *ce)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->n_inbox == w->cap_inbox) {
+		size_t cap = w->cap_inbox ? w->cap_inbox * 2 : 64;
+		struct kp_ct_end *n = cap <= INBOX_MAX ? realloc(w->inbox, cap * sizeof(*n)) : NULL;
+
+		if (!n) {
+			w->snap.ct_inbox_dropped++;
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+		w->inbox = n;
+		w->cap_inbox = cap;
+	}
+	w->inbox[w->n_inbox++] = *ce;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void kp_worker_snapshot(struct kp_worker *w, struct kp_worker_snapshot *s)
+{
+	pthread_mutex_lock(&w->lock);
+	*s = w->snap;
+	pthread_mutex_unlock(&w->lock);
+}
+
+void kp_worker_stop(struct kp_worker *w)
+{
+	atomic_store(&w->stop, 1);
+	if (w->thread_started) {
+		pthread_join(w->th, NULL);
+		w->thread_started = false;
+	}
+	if (w->engine_ready && w->q) {
+		drain_inbox(w);
+		kp_engine_flush(&w->eng); /* every flow ends now: its event is written */
+		take_snapshot(w);
+	}
+	if (w->q) {
+		kp_nfq_close(w->q);
+		w->q = NULL;
+	}
+}
+
+void kp_worker_fini(struct kp_worker *w)
+{
+	kp_worker_stop(w);
+	if (w->engine_ready) {
+		kp_engine_fini(&w->eng);
+		w->engine_ready = false;
+	}
+	free(w->inbox);
+	w->inbox = NULL;
+	pthread_mutex_destroy(&w->lock);
+}

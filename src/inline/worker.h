@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One inline worker: a thread that owns one NFQUEUE socket and one pipeline
+ * (its own flow table), reads packets in batches, runs them through the
+ * engine and sends the verdicts back. Other threads talk to it only through
+ * its inbox (conntrack end events) and its stats snapshot, both locked.
+ */
+#ifndef KP_INLINE_WORKER_H
+#define KP_INLINE_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+#define KP_MAX_WORKERS 64
+
+struct kp_nfq;
+struct kp_policy_holder;
+struct kp_ct_end;
+
+struct kp_worker_config {
+	const struct kp_config *cfg;
+	unsigned index;
+	uint16_t queue;
+	const struct kp_sigset *sigs;
+	struct kp_output *out;
+	struct kp_policy_holder *policy;
+	struct kp_conncache *cache;
+	struct kp_reset *reset;
+};
+
+/* What the main thread may read of a worker (a copy taken under the lock). */
+struct kp_worker_snapshot {
+	struct kp_engine_stats eng;
+	struct kp_flow_stats flows;
+	struct kp_decode_stats dec;
+	uint64_t nfq_received, nfq_bytes, nfq_enobufs, nfq_verdicts, nfq_batches, nfq_gso,
+		nfq_csum_partial, nfq_truncated;
+	uint64_t ct_inbox_dropped;
+};
+
+struct kp_worker {
+	struct kp_worker_config c;
+	struct kp_engine eng;
+	struct kp_nfq *q;
+	pthread_t th;
+	bool thread_started, engine_ready;
+	atomic_int stop, failed;
+	char err[256];
+	pthread_mutex_t lock;      /* inbox and snapshot */
+	struct kp_ct_end *inbox;
+	size_t n_inbox, cap_inbox;
+	struct kp_worker_snapshot snap;
+};
+
+/* Sets up the pipeline and binds the queue (no thread yet). */
+int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *err, size_t errlen);
+int kp_worker_start(struct kp_worker *w, char *err, size_t errlen);
+/* True (and the reason in err) once the worker's thread gave up. */
+bool kp_worker_failed(struct kp_worker *w, char *err, size_t errlen);
+/* Hands a conntrack end event to the worker (copied; bounded inbox). */
+void kp_worker_post_ct_end(struct kp_worker *w, const struct kp_ct_end *ce);
+void kp_worker_snapshot(struct kp_worker *w, struct kp_worker_snapshot *s);
+/* Stops the thread, ends every flow (events written), takes a last snapshot, unbinds the queue. */
+void kp_worker_stop(struct kp_worker *w);
+/* Frees the pipeline. */
+void kp_worker_fini(struct kp_worker *w);
+
+#endif
