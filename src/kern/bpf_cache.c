@@ -186,9 +186,15 @@ int kp_bpf_cache_detach_stale(const char *const *ifaces, unsigned n_ifaces, char
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[512];
+
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* the expected answer when there is no stale filter of ours to remove */
+	if (strstr(line, "Cannot find specified filter chain"))
+		return 0;
+	return fprintf(stderr, "kp2padm: libbpf: %s", line);
 }
 
 int kp_bpf_cache_open(struct kp_bpf_cache **out, uint32_t max_entries, const char *const *ifaces,
