@@ -250,7 +250,7 @@ if [[ " $PARTS " == *" B "* ]]; then
 	echo "## B. connection-cache storm: kpt-c1 iperf3 (-t $DURATION) while kpt-c2 reconnects to $KPT_S_IP:8080"
 	echo "##    (storm.py: $STORM_CONC connects in flight, each abandoned after ${STORM_TIMEOUT}s)"
 	printf '%-40s | %4s | %13s | %9s | %10s | %10s | %10s | %10s\n' line runs "median Gbit/s" "ratio calm" \
-		"storm conn/s" "to netfilter" "user space" "cache hits"
+		"storm att/s" "to netfilter" "user space" "cache hits"
 	CALM=
 	for i in "${!B_NAME[@]}"; do
 		NA=
