@@ -71,7 +71,7 @@ static const struct opt opts[] = {
 	{"stats.interval", OPT_U32, O(stats_interval), 0, 0, 86400,
 	 "seconds between stats events inline (0 = only at exit)"},
 	{"mode", OPT_MODE, O(mode), 0, 0, 0,
-	 "default | p2padm (every packet queued, no bypass, no kernel cache) | accept (queue and accept, no inspection)"},
+	 "default | p2padm (the 2006 baseline: every packet queued and copied whole, one verdict each, no GSO, no bypass, no cache) | accept (queue and accept, no inspection)"},
 	{"bypass", OPT_BOOL, O(bypass), 0, 0, 0,
 	 "yes: once a flow is decided, mark it so the kernel keeps it out of the queue"},
 	{"setup", OPT_BOOL, O(setup), 0, 0, 0,

@@ -37,6 +37,11 @@ int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *
 	};
 	int rc;
 
+	if (cfg->mode == KP_MODE_P2PADM) {
+		/* the thesis' baseline: ip_queue had no GSO and one verdict per packet */
+		qc.gso = false;
+		qc.batch = 1;
+	}
 	memset(w, 0, sizeof(*w));
 	w->c = *c;
 	pthread_mutex_init(&w->lock, NULL);

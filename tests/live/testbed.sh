@@ -46,8 +46,10 @@ KPT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KPT_SRC=${KPT_SRC:-$(cd "$KPT_LIB_DIR/../.." && pwd)}
 
 # --- names and addresses (exported for the scripts that source this file) ---------------
-export KPT_PREFIX=kpt-
-export KPT_NS_C1=kpt-c1 KPT_NS_C2=kpt-c2 KPT_NS_GW=kpt-gw KPT_NS_S=kpt-s
+# KPT_PREFIX lets two beds run side by side (e.g. a benchmark with KPT_PREFIX=kpb-)
+export KPT_PREFIX=${KPT_PREFIX:-kpt-}
+export KPT_NS_C1=${KPT_PREFIX}c1 KPT_NS_C2=${KPT_PREFIX}c2 KPT_NS_GW=${KPT_PREFIX}gw \
+	KPT_NS_S=${KPT_PREFIX}s
 export KPT_C1_IF=kc1 KPT_C2_IF=kc2 KPT_S_IF=ks
 export KPT_GW_C1_IF=kg1 KPT_GW_C2_IF=kg2 KPT_GW_S_IF=kgs
 export KPT_GW_IFACES="kg1 kg2 kgs"
@@ -87,7 +89,7 @@ kpt_is_root() {
 
 kpt_tmpdir() {
 	if [ -z "$KPT_TMP" ] || [ ! -d "$KPT_TMP" ]; then
-		KPT_TMP=$(mktemp -d /tmp/kpt.XXXXXX)
+		KPT_TMP=$(mktemp -d "/tmp/${KPT_PREFIX%-}.XXXXXX")
 		KPT_OWN_TMP=1
 	fi
 	# nginx workers and opentracker drop root: they must read what we give them
@@ -126,7 +128,7 @@ kpt_down() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	# temp dirs of killed runs (a run at a time: the namespace names are fixed)
-	for d in /tmp/kpt.??????; do
+	for d in "/tmp/${KPT_PREFIX%-}".??????; do
 		[ -d "$d" ] && [ "$d" != "${KPT_TMP:-}" ] && rm -rf -- "$d"
 	done
 	return 0
@@ -402,8 +404,8 @@ kpt_daemon_kill9() {
 	KPT_DAEMON_PID=
 }
 
-# kpt_daemon_stat KEY: KEY ("a.b.c" for nested objects) of the last event whose "event"
-# (or "type") is "stats" in $KPT_EVENTS; prints n/a when there is none.
+# kpt_daemon_stat KEY: KEY ("a.b.c" for nested objects, under "stats") of the last stats
+# event in $KPT_EVENTS; prints n/a when there is none.
 kpt_daemon_stat() {
 	[ -n "$KPT_EVENTS" ] && [ -s "$KPT_EVENTS" ] || { echo n/a; return 0; }
 	$KPT_PY - "$KPT_EVENTS" "$1" <<'PY'
@@ -417,9 +419,9 @@ with open(sys.argv[1], errors="replace") as f:
 			ev = json.loads(line)
 		except ValueError:
 			continue
-		if ev.get("event") == "stats" or ev.get("type") == "stats":
+		if ev.get("event_type") == "stats":
 			last = ev
-v = last
+v = last.get("stats") if last else None
 for k in sys.argv[2].split("."):
 	v = v.get(k) if isinstance(v, dict) else None
 print("n/a" if v is None else v)
