@@ -45,6 +45,15 @@ static const char *pol_name(uint8_t pol)
 	}
 }
 
+/* What the flow's module learned ("tls": {...}), so far or in the end. */
+static void module_members(struct kp_json *j, const struct kp_flow *f)
+{
+	if (f->mod && f->mod->json && f->mod_state)
+		f->mod->json(f->mod_state, f, j);
+	else if (f->meta)
+		kp_json_members(j, f->meta, strlen(f->meta));
+}
+
 /* timestamp, flow_id, event_type, the 5-tuple (src = client), app_proto. */
 static void head(struct kp_engine *e, const struct kp_flow *f, uint64_t ts, const char *type)
 {
@@ -94,6 +103,7 @@ void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule
 	kp_json_bool(j, "cached", cached);
 	kp_json_u64(j, "pkts", f->pkts[0] + f->pkts[1]);
 	kp_json_end(j);
+	module_members(j, f);
 	kp_json_end(j);
 	if (!j->oom)
 		kp_output_line(e->out, j->buf, j->len);
@@ -136,10 +146,7 @@ void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_
 		kp_json_str(j, "file", kp_sigset_file(e->cls.sigs, f->sig));
 		kp_json_end(j);
 	}
-	if (f->mod && f->mod->json && f->mod_state)
-		f->mod->json(f->mod_state, f, j);
-	else if (f->meta)
-		kp_json_members(j, f->meta, strlen(f->meta));
+	module_members(j, f);
 	kp_json_end(j);
 	if (!j->oom)
 		kp_output_line(e->out, j->buf, j->len);
