@@ -98,6 +98,11 @@ def run(a):
 		if a.peer and st.num_peers == 0 and time.monotonic() > next_peer:
 			h.connect_peer((ip, int(port)))
 			next_peer = time.monotonic() + 3
+		elif a.mode == "leech" and not a.peer and st.num_peers == 0 and \
+				time.monotonic() > next_peer and st.progress < 1:
+			# the seeder may have announced after us (a busy machine): ask again
+			h.force_reannounce(0, -1, lt.reannounce_flags_t.ignore_min_interval)
+			next_peer = time.monotonic() + 3
 		if a.mode == "leech" and st.is_seeding and done_at is None:
 			done_at = time.monotonic()
 			print("leech: complete", file=sys.stderr)

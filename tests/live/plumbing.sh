@@ -50,6 +50,8 @@ cat >"$tmp/v4.expect" <<'X'
 :KP2PADM-FWD - [0:0]
 -A FORWARD -m comment --comment "kp2padm:acct=0" -j KP2PADM-FWD
 -A FORWARD -s 198.18.9.9/32 -j DROP
+-A KP2PADM-FWD -m mark --mark 0xff0000/0xff0000 -j CONNMARK --save-mark --nfmask 0xff0000 --ctmask 0xff0000
+-A KP2PADM-FWD -m mark --mark 0xff0000/0xff0000 -j DROP
 -A KP2PADM-FWD -m mark ! --mark 0x0/0xff0000 -j RETURN
 -A KP2PADM-FWD -i kqp-a -j NFQUEUE --queue-balance 0:1 --queue-bypass
 -A KP2PADM-FWD -i kqp-b -j NFQUEUE --queue-balance 0:1 --queue-bypass
