@@ -106,5 +106,54 @@ check "unwritable events file: exit 1" $([ $? = 1 ] && grep -q "/nonexistent-dir
 (cd "$tmp" && "$bin" --quiet -r "$pcap")
 check "default events file kp2padm-events.json" $([ -s "$tmp/kp2padm-events.json" ]; echo $?)
 
+# the policy applies offline: a block rule drops the flow (block event naming the rule),
+# and the client's reconnection to the same service meets the connection cache
+ftp=$here/captures/pcap/ftp-vsftpd.pcap
+printf '# policy test\nrule = block name=no-ftp app=ftp\n' >"$tmp/pol.conf"
+"$bin" -c "$tmp/pol.conf" -r "$ftp" -l "$tmp/pol.json" 2>"$tmp/e"
+check "offline block: one block event naming the rule and FILE:LINE" $(python3 - "$tmp/pol.json" "$tmp/pol.conf" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+b = [e for e in ev if e["event_type"] == "block"]
+ok = len(b) == 1 and b[0]["block"]["rule"] == "no-ftp" and b[0]["block"]["file"] == sys.argv[2] \
+	and b[0]["block"]["line"] == 2 and b[0]["app_proto"] == "ftp" and b[0]["dest_port"] == 21
+sys.exit(0 if ok else 1)
+PY
+echo $?)
+check "offline block: the reconnection to port 21 is dropped by the cache" $(python3 - "$tmp/pol.json" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"flow"' in l]
+ctl = [e["flow"].get("policy") for e in ev if e["event_type"] == "flow" and e["dest_port"] == 21]
+sys.exit(0 if sorted(ctl) == ["block", "cached"] else 1)
+PY
+echo $?)
+check "offline block: summary counts blocked and cached flows" \
+	$(grep -q "policy: 1 flows blocked, 1 reconnections dropped by the connection cache" "$tmp/e"; echo $?)
+printf 'rule = block app=ftp\nrule = allow app=http\n' >"$tmp/pol.conf"
+"$bin" --quiet -c "$tmp/pol.conf" -r "$ftp" -l "$tmp/pol.json" 2>"$tmp/e"
+check "bad rule: exit 1 naming FILE:LINE and the word" \
+	$([ $? = 1 ] && grep -q "pol.conf:2: .*allow" "$tmp/e" && [ "$(wc -l <"$tmp/e")" = 1 ]; echo $?)
+
+# inline mode without the privileges it needs refuses with one clear line
+unpriv=()
+[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	unpriv=(setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps=-all)
+if [ "$(id -u)" != 0 ] || [ ${#unpriv[@]} != 0 ]; then
+	chmod 777 "$tmp"
+	"${unpriv[@]}" "$bin" -q 0 -l "$tmp/in.json" 2>"$tmp/e"
+	check "inline without CAP_NET_ADMIN: exit 1, one line naming the capability" \
+		$([ $? = 1 ] && [ "$(wc -l <"$tmp/e")" = 1 ] && grep -q CAP_NET_ADMIN "$tmp/e"; echo $?)
+fi
+"$bin" -q 70000 2>"$tmp/e"
+check "bad queue number: exit 1" $([ $? = 1 ] && grep -q "queue\|-q" "$tmp/e"; echo $?)
+"$bin" -q 0 -r "$ftp" 2>"$tmp/e"
+check "-q and -r together: exit 1" $([ $? = 1 ] && grep -q "exclude" "$tmp/e"; echo $?)
+"$bin" --print-rules -s queues=2:3 -s interfaces=eth0 >"$tmp/rules" 2>"$tmp/e"
+check "--print-rules: the queue balance and the interface" \
+	$(grep -q -- "-i eth0 -j NFQUEUE --queue-balance 2:3 --queue-bypass" "$tmp/rules"; echo $?)
+"$bin" --print-rules -s mode=p2padm >"$tmp/rules" 2>"$tmp/e"
+check "--print-rules in P2PADM mode: no bypass, no CONNMARK" \
+	$(! grep -q "CONNMARK\|RETURN" "$tmp/rules" && grep -q "NFQUEUE --queue-num 0" "$tmp/rules"; echo $?)
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
