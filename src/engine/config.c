@@ -12,7 +12,7 @@
 
 /* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
 enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG, OPT_BOOL, OPT_HEX32,
-		OPT_MODE };
+		OPT_MODE, OPT_BYPASS };
 
 struct opt {
 	const char *key;
@@ -72,8 +72,8 @@ static const struct opt opts[] = {
 	 "seconds between stats events inline (0 = only at exit)"},
 	{"mode", OPT_MODE, O(mode), 0, 0, 0,
 	 "default | p2padm (the 2006 baseline: every packet queued and copied whole, one verdict each, no GSO, no bypass, no cache) | accept (queue and accept, no inspection)"},
-	{"bypass", OPT_BOOL, O(bypass), 0, 0, 0,
-	 "yes: once a flow is decided, mark it so the kernel keeps it out of the queue"},
+	{"bypass", OPT_BYPASS, O(bypass), 0, 0, 0,
+	 "yes: a decided flow's mark keeps the rest of it out of the queue | headers: the rest is queued with its headers only (queues N+count..) | no"},
 	{"setup", OPT_BOOL, O(setup), 0, 0, 0,
 	 "yes: install and remove kp2padm's own netfilter rules and eBPF programs (no: kp2padm --print-rules)"},
 	{"ipv6", OPT_BOOL, O(ipv6), 0, 0, 0, "yes: queue IPv6 too (ip6tables rules)"},
@@ -128,7 +128,7 @@ void kp_config_defaults(struct kp_config *c)
 	c->timeouts.s[KP_TC_BYPASSED] = 3600;
 	c->stats_interval = 60;
 	c->mode = KP_MODE_DEFAULT;
-	c->bypass = true;
+	c->bypass = KP_BYPASS_MARK;
 	c->setup = true;
 	c->ipv6 = true;
 	strcpy(c->queues, "0");
@@ -296,6 +296,22 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 			}
 			return 0;
 		}
+		case OPT_BYPASS: {
+			int m;
+
+			if (!strcmp(val, "yes") || !strcmp(val, "mark"))
+				m = KP_BYPASS_MARK;
+			else if (!strcmp(val, "headers"))
+				m = KP_BYPASS_HEADERS;
+			else if (!strcmp(val, "no"))
+				m = KP_BYPASS_NO;
+			else {
+				snprintf(err, errlen, "bypass: '%s' is not yes, headers or no", val);
+				return -1;
+			}
+			memcpy(base, &m, sizeof(m));
+			return 0;
+		}
 		case OPT_MODE: {
 			int m;
 
@@ -438,6 +454,9 @@ void kp_config_print_help(FILE *out)
 			break;
 		case OPT_MODE:
 			snprintf(def, sizeof(def), "default");
+			break;
+		case OPT_BYPASS:
+			snprintf(def, sizeof(def), "yes");
 			break;
 		case OPT_BOOL:
 			snprintf(def, sizeof(def), "%s", *(const bool *)base ? "yes" : "no");

@@ -45,7 +45,7 @@ struct kp_config {
 
 	/* inline (NFQUEUE) */
 	int mode;                   /* enum kp_mode */
-	bool bypass;                /* mark decided flows so the kernel keeps them out of the queue */
+	int bypass;                 /* enum kp_bypass: what happens to decided flows */
 	bool setup;                 /* install/remove our own netfilter rules and eBPF programs */
 	bool ipv6;                  /* also queue IPv6 (ip6tables rules) */
 	char queues[32];            /* "N" or "N:M" (the -q option overrides) */
@@ -60,6 +60,16 @@ struct kp_config {
 	/* policy (rules and policy.* keys); owned, built by kp_config_load */
 	struct kp_policy *policy;
 };
+
+/* What happens to a flow once it is decided (config `bypass`). */
+enum kp_bypass {
+	KP_BYPASS_NO = 0,      /* every packet stays in the queue, copied whole */
+	KP_BYPASS_MARK,        /* the mark keeps the rest of the flow out of the queue */
+	KP_BYPASS_HEADERS,     /* the rest goes to header-only queues (exact counts, no payload) */
+};
+
+/* Bytes copied of a decided flow's packets with bypass = headers (IP + TCP with options). */
+#define KP_HEADER_COPY 256
 
 /* What the daemon does with queued packets. */
 enum kp_mode {

@@ -115,7 +115,7 @@ void kp_manage_drop_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_ve
 		return;
 	/* all mark bits set = "blocked": the ruleset saves it and drops the rest in the kernel */
 	v->mark = e->cfg->mark_mask;
-	if (e->inline_mode)
+	if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK)
 		f->bypassed = true;
 }
 
@@ -148,7 +148,7 @@ void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict
 		v->mark = ((uint32_t)(f->app + 1u) << shift) & mask;
 		if (!v->mark || v->mark == mask) /* app id does not fit: lowest bit = decided, passed */
 			v->mark = mask & (~mask + 1u);
-		if (e->inline_mode)
+		if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK)
 			f->bypassed = true; /* no more packets: the flow waits for conntrack's end */
 	}
 }

@@ -103,7 +103,8 @@ static void nf_config_of(const struct kp_config *cfg, unsigned qfirst, unsigned 
 	nc->queue_first = (uint16_t)qfirst;
 	nc->queue_count = (uint16_t)qcount;
 	nc->mark_mask = cfg->mark_mask;
-	nc->bypass = cfg->mode == KP_MODE_DEFAULT && cfg->bypass;
+	nc->bypass = cfg->mode == KP_MODE_DEFAULT && cfg->bypass != KP_BYPASS_NO;
+	nc->header_queues = cfg->bypass == KP_BYPASS_HEADERS;
 	nc->ipv6 = cfg->ipv6;
 	nc->ifaces = ifaces;
 	nc->n_ifaces = nif;
@@ -224,6 +225,11 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			cfg->queues, KP_MAX_WORKERS);
 		return 1;
 	}
+	if (cfg->bypass == KP_BYPASS_HEADERS && qfirst + 2 * qcount - 1 > 65535) {
+		fprintf(stderr, "kp2padm: bypass = headers needs queues %u..%u: past 65535\n",
+			qfirst + qcount, qfirst + 2 * qcount - 1);
+		return 1;
+	}
 	nif = split_ifaces(cfg->interfaces, ibuf, sizeof(ibuf), ifaces);
 	nf_config_of(cfg, qfirst, qcount, ifaces, nif, &nc);
 	if (cfg->setup && kp_nf_check(err, sizeof(err))) {
@@ -284,6 +290,8 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			.cfg = cfg,
 			.index = i,
 			.queue = (uint16_t)(qfirst + i),
+			.header_queue = cfg->mode == KP_MODE_DEFAULT && cfg->bypass == KP_BYPASS_HEADERS,
+			.header_queue_num = (uint16_t)(qfirst + qcount + i),
 			.sigs = a->sigs,
 			.out = a->out,
 			.policy = ph,
@@ -297,7 +305,7 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		}
 		started++;
 	}
-	if (cfg->mode == KP_MODE_DEFAULT && cfg->bypass) {
+	if (cfg->mode == KP_MODE_DEFAULT && cfg->bypass == KP_BYPASS_MARK) {
 		if (kp_ct_events_open(&ct, cfg->mark_mask, err, sizeof(err))) {
 			fprintf(stderr, "kp2padm: warning: no conntrack events (%s): bypassed flows "
 					"end by timeout, with the counters seen before bypass\n", err);

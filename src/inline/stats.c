@@ -67,6 +67,7 @@ static void sum(struct kp_worker_snapshot *t, const struct kp_worker_snapshot *s
 	t->flows.ended_evicted += s->flows.ended_evicted;
 	t->nfq_received += s->nfq_received;
 	t->nfq_bytes += s->nfq_bytes;
+	t->nfq_copied += s->nfq_copied;
 	t->nfq_enobufs += s->nfq_enobufs;
 	t->nfq_verdicts += s->nfq_verdicts;
 	t->nfq_batches += s->nfq_batches;
@@ -93,6 +94,7 @@ static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s
 	kp_json_obj(j, "queue");
 	kp_json_u64(j, "received", s->nfq_received);
 	kp_json_u64(j, "bytes", s->nfq_bytes);
+	kp_json_u64(j, "copied", s->nfq_copied);
 	kp_json_u64(j, "enobufs", s->nfq_enobufs);
 	kp_json_u64(j, "verdict_msgs", s->nfq_verdicts);
 	kp_json_u64(j, "batch_msgs", s->nfq_batches);

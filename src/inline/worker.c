@@ -37,6 +37,11 @@ int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *
 	};
 	int rc;
 
+	if (c->header_queue) {
+		qc.extra_queues = &c->header_queue_num;
+		qc.extra_count = 1;
+		qc.extra_copy_range = KP_HEADER_COPY;
+	}
 	if (cfg->mode == KP_MODE_P2PADM) {
 		/* the thesis' baseline: ip_queue had no GSO and one verdict per packet */
 		qc.gso = false;
@@ -129,6 +134,7 @@ static void take_snapshot(struct kp_worker *w)
 	w->snap.dec = w->eng.dec.st;
 	w->snap.nfq_received = qs->received;
 	w->snap.nfq_bytes = qs->bytes;
+	w->snap.nfq_copied = qs->copied;
 	w->snap.nfq_enobufs = qs->enobufs;
 	w->snap.nfq_verdicts = qs->verdicts_sent;
 	w->snap.nfq_batches = qs->batch_msgs;

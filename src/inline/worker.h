@@ -26,6 +26,8 @@ struct kp_worker_config {
 	const struct kp_config *cfg;
 	unsigned index;
 	uint16_t queue;
+	bool header_queue;            /* also bind header_queue_num (decided flows, headers only) */
+	uint16_t header_queue_num;
 	const struct kp_sigset *sigs;
 	struct kp_output *out;
 	struct kp_policy_holder *policy;
@@ -38,6 +40,7 @@ struct kp_worker_snapshot {
 	struct kp_engine_stats eng;
 	struct kp_flow_stats flows;
 	struct kp_decode_stats dec;
+	uint64_t nfq_copied;
 	uint64_t nfq_received, nfq_bytes, nfq_enobufs, nfq_verdicts, nfq_batches, nfq_gso,
 		nfq_csum_partial, nfq_truncated;
 	uint64_t ct_inbox_dropped;

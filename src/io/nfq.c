@@ -258,6 +258,7 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 
 	q->st.received++;
 	q->st.bytes += p.pkt.len;
+	q->st.copied += p.pkt.caplen;
 	if (p.pkt.len > q->st.max_len)
 		q->st.max_len = p.pkt.len;
 	q->queues[qi].seen = true;
@@ -556,7 +557,10 @@ int kp_nfq_open(struct kp_nfq **out, const struct kp_nfq_config *cfg, char *err,
 				 r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 			goto fail;
 		}
-		r = cfg_params(q, num, q->cfg.copy_range, q->cfg.maxlen);
+		r = cfg_params(q, num,
+			       bound >= cfg->queue_count && cfg->extra_copy_range ?
+				       cfg->extra_copy_range : q->cfg.copy_range,
+			       q->cfg.maxlen);
 		if (r < 0) {
 			snprintf(err, errlen, "nfq: queue %u: setting copy mode/queue length: %s",
 				 num, strerror(-r));

@@ -46,6 +46,7 @@ struct kp_nfq_config {
 	/* Extra queue numbers bound besides the range (e.g. i and N+i); 0 count = none. */
 	const uint16_t *extra_queues;
 	uint16_t extra_count;
+	uint32_t extra_copy_range; /* copy range of the extra queues; 0 = copy_range */
 };
 
 /* Fills cfg with the defaults (queue 0, one queue, copy all, 8 MB, 8192, GSO, fail-open, 64). */
@@ -60,6 +61,7 @@ void kp_nfq_config_default(struct kp_nfq_config *cfg);
  * malformed packet messages; truncated: packets longer than the copy range.
  */
 struct kp_nfq_stats {
+	uint64_t copied;       /* bytes the kernel copied to us (bytes: their length on the wire) */
 	uint64_t received, bytes, enobufs, verdicts_sent, batch_msgs, gso, csum_partial,
 		recv_errors, truncated;
 	uint64_t drops, marks;         /* verdicts by kind (accepts = received - drops) */

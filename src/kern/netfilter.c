@@ -287,9 +287,22 @@ static void gen_rules(const struct kp_nf_config *c, const char *comment, struct 
 		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "--mark", blocked,
 			 "-j", "DROP", NULL);
 	}
-	if (c->bypass)
+	if (c->bypass && c->header_queues) {
+		/* decided flows: to the header-only queues, hashed like the full ones */
+		char hq[16];
+
+		if (c->queue_count == 1)
+			snprintf(hq, sizeof(hq), "%u", c->queue_first + 1u);
+		else
+			snprintf(hq, sizeof(hq), "%u:%u", c->queue_first + c->queue_count,
+				 c->queue_first + 2u * c->queue_count - 1);
+		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "!", "--mark",
+			 nomark, "-j", "NFQUEUE", c->queue_count == 1 ? "--queue-num" : "--queue-balance",
+			 hq, "--queue-bypass", NULL);
+	} else if (c->bypass) {
 		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "!", "--mark",
 			 nomark, "-j", "RETURN", NULL);
+	}
 	if (c->queue_count == 1)
 		snprintf(queue, sizeof(queue), "%u", c->queue_first);
 	else

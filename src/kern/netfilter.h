@@ -27,6 +27,8 @@ struct kp_nf_config {
 	uint16_t queue_first, queue_count; /* count 1: --queue-num, else --queue-balance A:B */
 	uint32_t mark_mask;                /* bypass mark mask (config mark.mask) */
 	bool bypass;                       /* false in P2PADM mode: no RETURN, no CONNMARK rules */
+	bool header_queues;                /* decided flows go to queues first+count.. (headers
+					    * only) instead of RETURN (config bypass = headers) */
 	bool ipv6;                         /* also ip6tables */
 	const char *const *ifaces;         /* if set, queue only packets with -i IF */
 	unsigned n_ifaces;

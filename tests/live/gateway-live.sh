@@ -33,6 +33,7 @@ TESTS=(
 	plain_bt_forced
 	plain_bt_utp
 	http_classified
+	headers_only
 	bt_classified_plain
 	bt_classified_forced
 	bt_classified_utp
@@ -252,6 +253,27 @@ test_http_classified() {
 	# conntrack ended it, with the connection's counters (all 20 MiB to the client)
 	[ "$(ev_count event_type=flow app_proto=http dest_port=80 flow.reason=conntrack \
 		flow.counters=conntrack)" = 1 ]
+	[ "$(ev_max bytes_toclient event_type=flow app_proto=http dest_port=80)" -gt \
+		$((KPT_HTTP_MB * 1048576)) ]
+}
+
+# bypass = headers: a decided flow stays in user space (exact counters, its own FIN)
+# but only its headers are copied: the download is intact and classified, nearly every
+# queued packet after the decision is truncated, and the flow's byte count is whole.
+test_headers_only() {
+	local r t b c
+	start -c "$(conf "bypass = headers")"
+	r=$(kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin")
+	echo "# download: $r (bytes s)"
+	t=$(stat_now queue.truncated)
+	b=$(kpt_daemon_stat queue.bytes)
+	c=$(kpt_daemon_stat queue.copied)
+	echo "# queued $b bytes, copied $c; $t packets cut to their headers"
+	stop_daemon
+	[ "$t" -gt 0 ]
+	[ "$b" -gt $((KPT_HTTP_MB * 1048576)) ] # the whole transfer crossed the queues...
+	[ "$c" -lt $((KPT_HTTP_MB * 1048576 / 20)) ] # ...but less than 5% of it was copied
+	[ "$(ev_count event_type=flow app_proto=http dest_port=80 http.url=/big.bin flow.state=closed)" = 1 ]
 	[ "$(ev_max bytes_toclient event_type=flow app_proto=http dest_port=80)" -gt \
 		$((KPT_HTTP_MB * 1048576)) ]
 }
