@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "kern/ct_events.h"
+#include "util/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,19 +32,6 @@ struct kp_ct_events {
 	void (*cb)(void *arg, const struct kp_ct_end *e);
 	void *arg;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t get_u64(const struct nf_conntrack *ct, enum nf_conntrack_attr a)
 {
@@ -118,7 +106,7 @@ int kp_ct_events_open(struct kp_ct_events **out, uint32_t mark_mask, char *err, 
 	ev->h = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_DESTROY);
 	if (!ev->h) {
 		ret = errno ? -errno : -EIO;
-		set_err(err, errlen, "conntrack events: %s (nf_conntrack_netlink, CAP_NET_ADMIN?)",
+		kp_set_err(err, errlen, "conntrack events: %s (nf_conntrack_netlink, CAP_NET_ADMIN?)",
 			strerror(-ret));
 		free(ev);
 		return ret;
@@ -129,7 +117,7 @@ int kp_ct_events_open(struct kp_ct_events **out, uint32_t mark_mask, char *err, 
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
 	    nfct_callback_register(ev->h, NFCT_T_DESTROY, on_event, ev) != 0) {
 		ret = errno ? -errno : -EIO;
-		set_err(err, errlen, "conntrack events: %s", strerror(-ret));
+		kp_set_err(err, errlen, "conntrack events: %s", strerror(-ret));
 		nfct_close(ev->h);
 		free(ev);
 		return ret;

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "kern/netfilter.h"
+#include "util/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,19 +51,6 @@ static const struct {
 	{ "mangle", "POSTROUTING", KP_NF_CHAIN_POST },
 	{ "filter", "FORWARD", KP_NF_CHAIN_FWD },
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Full path of an iptables binary, or NULL. */
 static const char *find_binary(const char *name, char *buf, size_t len)
@@ -196,12 +184,12 @@ static int run_ipt(const char *bin, const char *const *args, int nargs, char *ou
 	argv[k] = NULL;
 	ret = run(bin, argv, out, outlen, errout, sizeof(errout));
 	if (ret < 0)
-		set_err(msg, msglen, "%s: %s", bin, strerror(-ret));
+		kp_set_err(msg, msglen, "%s: %s", bin, strerror(-ret));
 	else if (ret > 0) {
 		char line[512];
 
 		last_line(errout, line, sizeof(line));
-		set_err(msg, msglen, "%s failed (exit %d)%s%s", bin, ret, line[0] ? ": " : "",
+		kp_set_err(msg, msglen, "%s failed (exit %d)%s%s", bin, ret, line[0] ? ": " : "",
 			line);
 	}
 	return ret;
@@ -235,23 +223,23 @@ static void rule_add(struct nf_rules *rs, ...)
 static int config_valid(const struct kp_nf_config *c, char *err, size_t errlen)
 {
 	if (!c->queue_count || (unsigned)c->queue_first + c->queue_count - 1 > 65535) {
-		set_err(err, errlen, "netfilter: bad queue range %u..%u", c->queue_first,
+		kp_set_err(err, errlen, "netfilter: bad queue range %u..%u", c->queue_first,
 			c->queue_first + c->queue_count - 1);
 		return -EINVAL;
 	}
 	if (c->bypass && !c->mark_mask) {
-		set_err(err, errlen, "netfilter: bypass needs a nonzero mark mask");
+		kp_set_err(err, errlen, "netfilter: bypass needs a nonzero mark mask");
 		return -EINVAL;
 	}
 	if (c->n_ifaces > MAX_IFACES || (c->n_ifaces && !c->ifaces)) {
-		set_err(err, errlen, "netfilter: at most %d interfaces", MAX_IFACES);
+		kp_set_err(err, errlen, "netfilter: at most %d interfaces", MAX_IFACES);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < c->n_ifaces; i++) {
 		const char *n = c->ifaces[i];
 
 		if (!n || !n[0] || strlen(n) >= 16 || strpbrk(n, " \t\n/'\"\\")) {
-			set_err(err, errlen, "netfilter: bad interface name '%s'", n ? n : "");
+			kp_set_err(err, errlen, "netfilter: bad interface name '%s'", n ? n : "");
 			return -EINVAL;
 		}
 	}
@@ -417,7 +405,7 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 			continue;
 		if (rc) {
 			if (!ret) {
-				set_err(err, errlen, "%s", msg);
+				kp_set_err(err, errlen, "%s", msg);
 				ret = rc < 0 ? rc : -EIO;
 			}
 			continue;
@@ -430,7 +418,7 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 			rc = run_ipt(bin, list, 4, out, OUT_MAX, msg, sizeof(msg));
 			if (rc) {
 				if (!ret) {
-					set_err(err, errlen, "%s", msg);
+					kp_set_err(err, errlen, "%s", msg);
 					ret = -EIO;
 				}
 				break;
@@ -462,7 +450,7 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 					     sizeof(msg));
 				if (rc) {
 					if (!ret) {
-						set_err(err, errlen, "%s", msg);
+						kp_set_err(err, errlen, "%s", msg);
 						ret = -EIO;
 					}
 				} else {
@@ -479,7 +467,7 @@ static int remove_family(const char *bin, int *acct, char *err, size_t errlen)
 		if (!rc)
 			rc = run_ipt(bin, del_chain, 4, NULL, 0, msg, sizeof(msg));
 		if (rc && !ret) {
-			set_err(err, errlen, "%s", msg);
+			kp_set_err(err, errlen, "%s", msg);
 			ret = -EIO;
 		}
 	}
@@ -503,7 +491,7 @@ int kp_nf_remove(char *err, size_t errlen)
 			continue;
 		rc = remove_family(bin, &acct, msg, sizeof(msg));
 		if (rc && !ret) {
-			set_err(err, errlen, "%s", msg);
+			kp_set_err(err, errlen, "%s", msg);
 			ret = rc;
 		}
 	}
@@ -511,7 +499,7 @@ int kp_nf_remove(char *err, size_t errlen)
 		int rc = acct_write(acct);
 
 		if (rc && !ret) {
-			set_err(err, errlen, "restoring %s=%d: %s", ACCT_PATH, acct, strerror(-rc));
+			kp_set_err(err, errlen, "restoring %s=%d: %s", ACCT_PATH, acct, strerror(-rc));
 			ret = rc;
 		}
 	}
@@ -532,21 +520,21 @@ int kp_nf_install(const struct kp_nf_config *c, char *err, size_t errlen)
 		return ret;
 	bin4 = find_binary("iptables", path4, sizeof(path4));
 	if (!bin4) {
-		set_err(err, errlen,
+		kp_set_err(err, errlen,
 			"netfilter: iptables not found (install the iptables package)");
 		return -ENOENT;
 	}
 	if (c->ipv6) {
 		bin6 = find_binary("ip6tables", path6, sizeof(path6));
 		if (!bin6) {
-			set_err(err, errlen, "netfilter: ip6tables not found");
+			kp_set_err(err, errlen, "netfilter: ip6tables not found");
 			return -ENOENT;
 		}
 	}
 	/* Leftovers of a killed daemon; this also restores the acct value they saved. */
 	ret = kp_nf_remove(msg, sizeof(msg));
 	if (ret) {
-		set_err(err, errlen, "netfilter: removing old rules: %s", msg);
+		kp_set_err(err, errlen, "netfilter: removing old rules: %s", msg);
 		return ret;
 	}
 	acct = c->bypass ? acct_read() : -1; /* counters matter only for bypassed flows */
@@ -565,7 +553,7 @@ int kp_nf_install(const struct kp_nf_config *c, char *err, size_t errlen)
 			continue;
 		for (unsigned i = 0; i < rs->n; i++) {
 			if (run_rule(bin, &rs->r[i], msg, sizeof(msg))) {
-				set_err(err, errlen, "netfilter: %s", msg);
+				kp_set_err(err, errlen, "netfilter: %s", msg);
 				ret = -EIO;
 				break;
 			}
@@ -576,7 +564,7 @@ int kp_nf_install(const struct kp_nf_config *c, char *err, size_t errlen)
 		int rc = acct_write(1);
 
 		if (rc) {
-			set_err(err, errlen, "netfilter: setting %s=1: %s", ACCT_PATH,
+			kp_set_err(err, errlen, "netfilter: setting %s=1: %s", ACCT_PATH,
 				strerror(-rc));
 			ret = rc;
 		}
@@ -645,12 +633,12 @@ int kp_nf_check(char *err, size_t errlen)
 	if (err && errlen)
 		err[0] = 0;
 	if (!have_net_admin()) {
-		set_err(err, errlen, "CAP_NET_ADMIN missing: run as root or give the capability");
+		kp_set_err(err, errlen, "CAP_NET_ADMIN missing: run as root or give the capability");
 		return -EPERM;
 	}
 	bin = find_binary("iptables", path, sizeof(path));
 	if (!bin) {
-		set_err(err, errlen, "iptables not found (install the iptables package)");
+		kp_set_err(err, errlen, "iptables not found (install the iptables package)");
 		return -ENOENT;
 	}
 	const char *mk[] = { "-t", "filter", "-N", chk },
@@ -663,15 +651,15 @@ int kp_nf_check(char *err, size_t errlen)
 	run_ipt(bin, fl, 4, NULL, 0, msg, sizeof(msg));
 	run_ipt(bin, x, 4, NULL, 0, msg, sizeof(msg));
 	if (run_ipt(bin, mk, 4, NULL, 0, msg, sizeof(msg))) {
-		set_err(err, errlen, "iptables unusable: %s", msg);
+		kp_set_err(err, errlen, "iptables unusable: %s", msg);
 		return -EIO;
 	}
 	rc = run_ipt(bin, q, 9, NULL, 0, msg, sizeof(msg));
 	if (rc)
-		set_err(err, errlen, "NFQUEUE target unusable (nfnetlink_queue/xt_NFQUEUE): %s",
+		kp_set_err(err, errlen, "NFQUEUE target unusable (nfnetlink_queue/xt_NFQUEUE): %s",
 			msg);
 	else if ((rc = run_ipt(bin, cm, 9, NULL, 0, msg, sizeof(msg))))
-		set_err(err, errlen, "CONNMARK target unusable (xt_CONNMARK): %s", msg);
+		kp_set_err(err, errlen, "CONNMARK target unusable (xt_CONNMARK): %s", msg);
 	run_ipt(bin, fl, 4, NULL, 0, msg, sizeof(msg));
 	run_ipt(bin, x, 4, NULL, 0, msg, sizeof(msg));
 	return rc ? -EOPNOTSUPP : 0;

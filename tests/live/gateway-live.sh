@@ -119,75 +119,11 @@ test_plain_bt_utp() { bt_plain utp; }
 # The daemon runs in kpt-gw with the bed's three interfaces (the eBPF cache at their
 # ingress), stats every second, and whatever rules the case writes into $KPT_TMP/kp.conf.
 
-# ev_count KEY=VALUE...: events in $KPT_EVENTS whose (dotted) keys have these values.
-ev_count() {
-	$KPT_PY - "$KPT_EVENTS" "$@" <<'PY'
-import json, sys
-n = 0
-want = [a.split("=", 1) for a in sys.argv[2:]]
-def get(ev, k):
-	for part in k.split("."):
-		ev = ev.get(part) if isinstance(ev, dict) else None
-	return ev
-for line in open(sys.argv[1], errors="replace"):
-	try:
-		ev = json.loads(line)
-	except ValueError:
-		continue
-	if all(str(get(ev, k)) == v for k, v in want):
-		n += 1
-print(n)
-PY
-}
-
-# ev_max KEY FILTER...: the largest numeric KEY among events matching FILTER (0 if none).
-ev_max() {
-	local key=$1
-	shift
-	$KPT_PY - "$KPT_EVENTS" "$key" "$@" <<'PY'
-import json, sys
-best = 0
-want = [a.split("=", 1) for a in sys.argv[3:]]
-def get(ev, k):
-	for part in k.split("."):
-		ev = ev.get(part) if isinstance(ev, dict) else None
-	return ev
-for line in open(sys.argv[1], errors="replace"):
-	try:
-		ev = json.loads(line)
-	except ValueError:
-		continue
-	if all(str(get(ev, k)) == v for k, v in want):
-		v = get(ev, sys.argv[2])
-		if isinstance(v, (int, float)) and v > best:
-			best = v
-print(best)
-PY
-}
-
-# ev_show KEY=VALUE...: one short line per matching event (for the log of a failing case).
-ev_show() {
-	$KPT_PY - "$KPT_EVENTS" "$@" <<'PY'
-import json, sys
-want = [a.split("=", 1) for a in sys.argv[2:]]
-def get(ev, k):
-	for part in k.split("."):
-		ev = ev.get(part) if isinstance(ev, dict) else None
-	return ev
-for line in open(sys.argv[1], errors="replace"):
-	try:
-		ev = json.loads(line)
-	except ValueError:
-		continue
-	if ev.get("event_type") == "stats" or not all(str(get(ev, k)) == v for k, v in want):
-		continue
-	print("# event", ev.get("event_type"), ev.get("proto"), "%s:%s > %s:%s" % (ev.get("src_ip"),
-	      ev.get("src_port"), ev.get("dest_ip"), ev.get("dest_port")), ev.get("app_proto"),
-	      "conf", ev.get("app_proto_confidence"), "pkts", ev.get("pkts_toserver"),
-	      ev.get("pkts_toclient"), "flow", json.dumps(ev.get("flow")), "block",
-	      json.dumps(ev.get("block")), "bt", json.dumps(ev.get("bittorrent")))
-PY
-}
+# Event queries (tests/live/events.py): ev_count KEY=VALUE..., ev_max KEY KEY=VALUE...,
+# ev_show KEY=VALUE... (one line per matching event, for the log of a failing case).
+ev_count() { $KPT_PY "$HERE/events.py" count "$KPT_EVENTS" "$@"; }
+ev_max() { $KPT_PY "$HERE/events.py" max "$KPT_EVENTS" "$@"; }
+ev_show() { $KPT_PY "$HERE/events.py" show "$KPT_EVENTS" "$@"; }
 
 # conf LINES...: writes the daemon's config (rules) and echoes its path.
 conf() {

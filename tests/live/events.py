@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Queries over a kp2padm events file (JSON lines), for the live tests.
+
+  events.py count FILE KEY=VALUE...      events whose (dotted) keys have these values
+  events.py max FILE KEY KEY=VALUE...    the largest numeric KEY among them (0 if none)
+  events.py show FILE KEY=VALUE...       one short line per matching event (not stats)
+
+Values compare as text: True/False for booleans, numbers in decimal.
+"""
+import json
+import sys
+
+
+def get(ev, key):
+    for part in key.split("."):
+        ev = ev.get(part) if isinstance(ev, dict) else None
+    return ev
+
+
+def matching(path, filters):
+    want = [f.split("=", 1) for f in filters]
+    with open(path, errors="replace") as f:
+        for line in f:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if all(str(get(ev, k)) == v for k, v in want):
+                yield ev
+
+
+def main(argv):
+    cmd, path = argv[1], argv[2]
+    if cmd == "count":
+        print(sum(1 for _ in matching(path, argv[3:])))
+    elif cmd == "max":
+        vals = [get(ev, argv[3]) for ev in matching(path, argv[4:])]
+        print(max([v for v in vals if isinstance(v, (int, float))] or [0]))
+    elif cmd == "show":
+        for ev in matching(path, argv[3:]):
+            if ev.get("event_type") == "stats":
+                continue
+            print("# event", ev.get("event_type"), ev.get("proto"),
+                  "%s:%s > %s:%s" % (ev.get("src_ip"), ev.get("src_port"), ev.get("dest_ip"),
+                                     ev.get("dest_port")),
+                  ev.get("app_proto"), "conf", ev.get("app_proto_confidence"), "pkts",
+                  ev.get("pkts_toserver"), ev.get("pkts_toclient"), "flow",
+                  json.dumps(ev.get("flow")), "block", json.dumps(ev.get("block")))
+    else:
+        sys.exit("usage: events.py count|max|show FILE ...")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
