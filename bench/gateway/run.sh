@@ -1,20 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Gateway benchmarks of issue 3, section 6, on the test bed of tests/live/testbed.sh
-# (clients kpt-c1/kpt-c2, NAT gateway kpt-gw, server kpt-s). Prints tables, asserts
-# nothing. Three parts:
-#   A. throughput: iperf3 (server in kpt-s, client in kpt-c1, one stream) per
+# (clients kpb-c1/kpb-c2, NAT gateway kpb-gw, server kpb-s: KPT_PREFIX, default kpb-, so
+# that the live tests' kpt- bed can run at the same time). Prints tables, asserts nothing.
+# Three parts:
+#   A. throughput: iperf3 (server in kpb-s, client in kpb-c1, one stream) per
 #      configuration (1)..(6): median Gbit/s over RUNS runs, ratio to (1), CPU use;
-#   B. connection-cache storm (thesis Fig. 8): kpt-c2 reconnects to the server's port
-#      8080 as fast as it can (storm.py) while kpt-c1 runs iperf3; c1's median
+#   B. connection-cache storm (thesis Fig. 8): kpb-c2 reconnects to the server's port
+#      8080 as fast as it can (storm.py) while kpb-c1 runs iperf3; c1's median
 #      throughput calm / storm, and how many storm packets reached netfilter (past the
 #      tc ingress cache) and user space (the daemon's stats);
-#   C. short flows: wrk in kpt-c1, one new connection per request (Connection: close)
+#   C. short flows: wrk in kpb-c1, one new connection per request (Connection: close)
 #      for a 1 KiB file, connections/s.
 # Lines that need the daemon say "n/a (no daemon)" until $KP2PADM knows --queue.
 #
 # CPU columns (percent of ONE core, averaged over each run, medians over runs):
-#   gw-proc  utime+stime of every process inside kpt-gw (the daemon and its threads),
+#   gw-proc  utime+stime of every process inside kpb-gw (the daemon and its threads),
 #            from /proc/PID/stat deltas;
 #   softirq  the host's softirq time (/proc/stat, all CPUs): packet forwarding on veth
 #            runs in softirq, but this includes the client's and server's stacks too,
@@ -23,9 +24,11 @@
 #
 # Usage (root): bench/gateway/run.sh            env: RUNS (5), DURATION (5 s, iperf3 -t),
 #   PARTS ("A B C"), KP2PADM (default build/kp2padm), STORM_CONC (256), STORM_TIMEOUT (0.2),
-#   WRK_CONNS (32)
+#   WRK_CONNS (32), KPT_PREFIX (kpb-)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# our own bed (kpb-c1, kpb-c2, kpb-gw, kpb-s): the live tests use kpt- on the same machine
+export KPT_PREFIX=${KPT_PREFIX:-kpb-}
 . "$HERE/../../tests/live/testbed.sh"
 
 RUNS=${RUNS:-5}
@@ -38,8 +41,8 @@ WRK_CONNS=${WRK_CONNS:-32}
 # ============ DAEMON ARGUMENTS PER LINE: THE LEAD FIXES THESE =========================
 # "-" = no daemon. Placeholders: @CONF@ the bench config (write_confs below),
 # @CONF_BLOCK@ the same + a block rule for an application the iperf3 flow is not,
-# @CONF_STORM@ the same + a block rule for kpt-c2's HTTP to port 8080.
-# kpt_daemon_start adds "-l EVENTS_FILE" and runs the binary in kpt-gw.
+# @CONF_STORM@ the same + a block rule for c2's connections to port 8080.
+# kpt_daemon_start adds "-l EVENTS_FILE" and runs the binary in the gateway namespace.
 QUEUES=0:1
 A_NAME=(
 	"(1) plain forwarding + NAT"
@@ -52,29 +55,32 @@ A_NAME=(
 A_ARGS=(
 	"-"
 	"-q $QUEUES -c @CONF@ -s mode=accept"
-	"-q $QUEUES -c @CONF@ -s bypass=off"
-	"-q $QUEUES -c @CONF_BLOCK@ -s bypass=off"
+	"-q $QUEUES -c @CONF@ -s bypass=no"
+	"-q $QUEUES -c @CONF_BLOCK@ -s bypass=no"
 	"-q $QUEUES -c @CONF@ -s mode=p2padm"
 	"-q $QUEUES -c @CONF@"
 )
 B_NAME=(
 	"calm, no daemon"
 	"storm, no daemon (storm not blocked)"
+	"storm, iptables DROP, no daemon"
 	"calm, kp2padm default"
 	"storm, blocked, cache off"
 	"storm, blocked, cache on"
 )
-B_STORM=(0 1 0 1 1)
+# 0 calm, 1 storm, 2 storm dropped by a plain iptables rule in the gateway's filter FORWARD
+# (no daemon: what a blocked storm of that rate costs c1 without any user space)
+B_STORM=(0 1 2 0 1 1)
 B_ARGS=(
 	"-"
 	"-"
+	"-"
 	"-q $QUEUES -c @CONF_STORM@"
-	"-q $QUEUES -c @CONF_STORM@ -s cache=off"
+	"-q $QUEUES -c @CONF_STORM@ -s cache.ttl=0"
 	"-q $QUEUES -c @CONF_STORM@"
 )
-# daemon stats keys (kpt_daemon_stat) for part B: packets user space received, cache hits
-STAT_QUEUED=packets
-STAT_CACHE_HITS=cache.hits
+# daemon stats keys (under "stats" of the stats events) read per run in part B
+STAT_KEYS="queue.received blocked_flows cached_flows cache.hits_kernel cache.hits_user"
 C_NAME=(
 	"plain forwarding + NAT"
 	"kp2padm default"
@@ -86,22 +92,24 @@ C_ARGS=(
 	"-q $QUEUES -c @CONF@ -s mode=p2padm"
 )
 
-# The config files: PLACEHOLDER syntax, the lead writes the real one.
+# The config files (kp2padm --help-config). Every forwarded packet enters the gateway on
+# one of its three interfaces: the kernel connection cache sits at their tc ingress.
 write_confs() {
 	CONF=$KPT_TMP/bench.conf
 	cat >"$CONF" <<EOF
-# kp2padm bench config (bench/gateway/run.sh) - placeholder syntax
-interfaces = $KPT_GW_IFACES
+# kp2padm bench config (bench/gateway/run.sh)
+interfaces = ${KPT_GW_IFACES// /,}
+stats.interval = 1
 EOF
 	CONF_BLOCK=$KPT_TMP/bench-block.conf
 	{
 		cat "$CONF"
-		echo "rule block app=bittorrent"
+		echo "rule = block name=no-edonkey app=edonkey"
 	} >"$CONF_BLOCK"
 	CONF_STORM=$KPT_TMP/bench-storm.conf
 	{
 		cat "$CONF"
-		echo "rule block app=http src=$KPT_C2_NET dport=8080"
+		echo "rule = block name=storm src=$KPT_C2_NET dport=8080"
 	} >"$CONF_STORM"
 }
 # =======================================================================================
@@ -171,7 +179,7 @@ median() {
 		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# one iperf3 run from kpt-c1: prints "gbit gw% softirq% busy%"
+# one iperf3 run from c1: prints "gbit gw% softirq% busy%"
 iperf_run() {
 	local j b a t0 t1 g
 	b=$(cpu_snap)
@@ -215,9 +223,9 @@ echo "# daemon: $(kpt_daemon_available && echo "$KP2PADM" || echo "not available
 # --- A. throughput --------------------------------------------------------------------
 if [[ " $PARTS " == *" A "* ]]; then
 	echo
-	echo "## A. iperf3 kpt-c1 -> gateway (NAT) -> kpt-s, 1 stream, -t $DURATION"
-	printf '%-36s | %4s | %13s | %8s | %7s | %8s | %5s | %s\n' config runs "median Gbit/s" "ratio(1)" \
-		"gw-proc%" "softirq%" "busy%" "all runs"
+	echo "## A. iperf3 $KPT_NS_C1 -> $KPT_NS_GW (NAT) -> $KPT_NS_S, 1 stream, -t $DURATION"
+	printf '%-36s | %4s | %13s | %8s | %7s | %8s | %5s | %10s | %s\n' config runs "median Gbit/s" "ratio(1)" \
+		"gw-proc%" "softirq%" "busy%" "queued" "all runs"
 	BASE=
 	for i in "${!A_NAME[@]}"; do
 		NA=
@@ -226,43 +234,104 @@ if [[ " $PARTS " == *" A "* ]]; then
 			continue
 		fi
 		iperf_runs
-		line_daemon_stop
+		qd=-
+		if [ -n "$KPT_DAEMON_PID" ]; then
+			line_daemon_stop
+			qd=$(kpt_daemon_stat queue.received)
+		fi
 		[ $i = 0 ] && BASE=$MED_G
-		printf '%-36s | %4s | %13s | %8s | %7s | %8s | %5s | %s\n' "${A_NAME[$i]}" "$RUNS_OK" "$MED_G" \
-			"$(ratio "$BASE" "$MED_G")" "$MED_GW" "$MED_SI" "$MED_BUSY" "$ALL_G"
+		printf '%-36s | %4s | %13s | %8s | %7s | %8s | %5s | %10s | %s\n' "${A_NAME[$i]}" "$RUNS_OK" "$MED_G" \
+			"$(ratio "$BASE" "$MED_G")" "$MED_GW" "$MED_SI" "$MED_BUSY" "$qd" "$ALL_G"
 	done
+	echo "##    target: (6) >= 0.90 of (1); queued = the daemon's queue.received at exit (all runs)"
 fi
 
 # --- B. connection-cache storm --------------------------------------------------------
-# counts packets from kpt-c2 to port 8080 that reach netfilter in the gateway (a rule
+# counts packets from c2 to port 8080 that reach netfilter in the gateway (a rule
 # without target at the top of mangle PREROUTING: past tc ingress, before any queue)
 storm_count_rule() {
 	ip netns exec $KPT_NS_GW iptables -t mangle "$1" PREROUTING -s $KPT_C2_IP -p tcp --dport 8080 \
 		-m comment --comment kpt-storm-count
+}
+storm_drop_rule() {
+	ip netns exec $KPT_NS_GW iptables -t filter "$1" FORWARD -s $KPT_C2_IP -p tcp --dport 8080 -j DROP \
+		-m comment --comment kpt-storm-drop
 }
 storm_count() {
 	ip netns exec $KPT_NS_GW iptables -t mangle -L PREROUTING -v -x -n |
 		awk '/kpt-storm-count/ { print $1; exit }'
 }
 
+# stats_snap: asks the daemon for a stats event (SIGUSR1), waits for it (3 s at most),
+# prints the values of $STAT_KEYS in it ("n/a" each when there is none; cache.* are 0
+# when the daemon runs without a cache)
+stats_snap() {
+	local n0 n
+	# a worker publishes its counters every 0.5 s (and an idle one within 0.2 s more): a
+	# stats event asked for at once can miss the last half second of the storm
+	sleep 1
+	n0=$(grep -c '"event_type":"stats"' "$KPT_EVENTS" 2>/dev/null || true)
+	kill -USR1 "$KPT_DAEMON_PID" 2>/dev/null || true
+	for _ in $(seq 1 30); do
+		n=$(grep -c '"event_type":"stats"' "$KPT_EVENTS" 2>/dev/null || true)
+		[ "${n:-0}" -gt "${n0:-0}" ] && break
+		sleep 0.1
+	done
+	$KPT_PY - "$KPT_EVENTS" $STAT_KEYS <<'PY'
+import json, sys
+last = None
+with open(sys.argv[1], errors="replace") as f:
+	for line in f:
+		if '"stats"' not in line:
+			continue
+		try:
+			ev = json.loads(line)
+		except ValueError:
+			continue
+		if ev.get("event_type") == "stats":
+			last = ev
+out = []
+for key in sys.argv[2:]:
+	v = last.get("stats") if last else None
+	for k in key.split("."):
+		v = v.get(k) if isinstance(v, dict) else None
+	if v is None and last and key.startswith("cache.") and "cache" not in last.get("stats", {}):
+		v = 0  # no connection cache (cache.ttl = 0): nothing hit it
+	out.append("n/a" if v is None else str(v))
+print(" ".join(out))
+PY
+}
+
+# stats_delta BEFORE AFTER -> "queued storm_flows_in_user_space kernel_drops user_hits"
+# (storm flows in user space = blocked_flows + cached_flows: each is one connection of
+# the storm that user space decided, i.e. at least its SYN was queued)
+stats_delta() {
+	awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); split(b, y, " ");
+		for (i = 1; i <= n; i++) if (x[i] == "n/a" || y[i] == "n/a") { print "n/a n/a n/a n/a"; exit }
+		printf "%d %d %d %d\n", y[1] - x[1], (y[2] + y[3]) - (x[2] + x[3]), y[4] - x[4], y[5] - x[5] }'
+}
+
 if [[ " $PARTS " == *" B "* ]]; then
 	echo
-	echo "## B. connection-cache storm: kpt-c1 iperf3 (-t $DURATION) while kpt-c2 reconnects to $KPT_S_IP:8080"
+	echo "## B. connection-cache storm: $KPT_NS_C1 iperf3 (-t $DURATION) while $KPT_NS_C2 reconnects to $KPT_S_IP:8080"
 	echo "##    (storm.py: $STORM_CONC connects in flight, each abandoned after ${STORM_TIMEOUT}s)"
-	printf '%-40s | %4s | %13s | %9s | %10s | %10s | %10s | %10s\n' line runs "median Gbit/s" "ratio calm" \
-		"storm att/s" "to netfilter" "user space" "cache hits"
-	CALM=
+	printf '%-36s | %4s | %8s | %5s | %7s | %9s | %8s | %8s | %-14s | %9s | %s\n' line runs "med Gb/s" \
+		"ratio" "att/s" "to nf/run" "queued" "q - calm" "storm US flows" "kern drop" "all runs Gb/s"
+	CALM='' CALM_Q=''
 	for i in "${!B_NAME[@]}"; do
 		NA=
 		if ! line_daemon "${B_ARGS[$i]}"; then
-			printf '%-40s | %s\n' "${B_NAME[$i]}" "$NA"
+			printf '%-36s | %s\n' "${B_NAME[$i]}" "$NA"
 			continue
 		fi
-		out=() att=() nf=()
+		out=() att=() nf=() st=()
 		for r in $(seq 1 "$RUNS"); do
 			storm_count_rule -I
+			sb=
+			[ -n "$KPT_DAEMON_PID" ] && sb=$(stats_snap)
 			spid=
-			if [ "${B_STORM[$i]}" = 1 ]; then
+			[ "${B_STORM[$i]}" = 2 ] && storm_drop_rule -I
+			if [ "${B_STORM[$i]}" != 0 ]; then
 				kpt_bg $KPT_NS_C2 timeout $((DURATION + 15)) $KPT_PY "$HERE/storm.py" $KPT_S_IP 8080 \
 					$((DURATION + 2)) "$STORM_CONC" "$STORM_TIMEOUT"
 				spid=$KPT_LAST_PID
@@ -275,37 +344,54 @@ if [[ " $PARTS " == *" B "* ]]; then
 					awk '{print $2}')
 				att+=("$(awk -v a="${a:-0}" -v d="$DURATION" 'BEGIN{printf "%.0f", a / (d + 2)}')")
 				rm -f "$KPT_TMP"/log/*-timeout.log
+			else
+				sleep 1 # same span as a storm run (DURATION + 2 s) for the calm queue count
 			fi
 			nf+=("$(storm_count)")
+			[ -n "$KPT_DAEMON_PID" ] && st+=("$(stats_delta "$sb" "$(stats_snap)")")
 			storm_count_rule -D
+			[ "${B_STORM[$i]}" = 2 ] && storm_drop_rule -D
 			ip netns exec $KPT_NS_GW conntrack -F >/dev/null 2>&1 || true
 			sleep 0.5
 		done
-		us=n/a hits=n/a
+		q=- qc=- usf=- kd=-
 		if [ -n "$KPT_DAEMON_PID" ]; then
-			# after the stop: the daemon's last stats event (it may write one at exit)
 			line_daemon_stop
-			us=$(kpt_daemon_stat "$STAT_QUEUED")
-			hits=$(kpt_daemon_stat "$STAT_CACHE_HITS")
+			q=$(printf '%s\n' "${st[@]}" | awk '$1 != "n/a" {print $1}' | median)
+			[ "${B_STORM[$i]}" = 0 ] && CALM_Q=$q
+			[ -n "$CALM_Q" ] && qc=$(awk -v a="$q" -v b="$CALM_Q" \
+				'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%d", a - b }')
+			usf=$(printf '%s\n' "${st[@]}" | awk '{printf "%s%s", (NR > 1 ? "," : ""), $2}')
+			kd=$(printf '%s\n' "${st[@]}" | awk '$3 != "n/a" {print $3}' | median)
+			# the whole line from the exit stats (a check on the per-run snapshots)
+			echo "  [${B_NAME[$i]}: exit stats queue.received=$(kpt_daemon_stat queue.received)" \
+				"blocked_flows=$(kpt_daemon_stat blocked_flows) cached_flows=$(kpt_daemon_stat cached_flows)" \
+				"cache.hits_kernel=$(kpt_daemon_stat cache.hits_kernel) cache.hits_user=$(kpt_daemon_stat cache.hits_user)" \
+				"cache.backend=$(kpt_daemon_stat cache.backend)]" >&2
 		fi
 		MED_G=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $1}' | median)
 		RUNS_OK=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail"' | wc -l)
 		[ "${B_STORM[$i]}" = 0 ] && CALM=$MED_G
 		cps=-
 		[ "${#att[@]}" -gt 0 ] && cps=$(printf '%s\n' "${att[@]}" | median)
-		printf '%-40s | %4s | %13s | %9s | %10s | %10s | %10s | %10s\n' "${B_NAME[$i]}" "$RUNS_OK" "$MED_G" \
-			"$(ratio "$CALM" "$MED_G")" "$cps" "$(printf '%s\n' "${nf[@]}" | median)" "$us" "$hits"
+		printf '%-36s | %4s | %8s | %5s | %7s | %9s | %8s | %8s | %-14s | %9s | %s\n' "${B_NAME[$i]}" "$RUNS_OK" \
+			"$MED_G" "$(ratio "$CALM" "$MED_G")" "$cps" "$(printf '%s\n' "${nf[@]}" | median)" "$q" "$qc" \
+			"$usf" "$kd" "$(printf '%s\n' "${out[@]}" | awk '{printf "%s ", $1}')"
 	done
-	echo "##    ratio calm = to the calm line above it (no daemon / with the daemon)"
-	echo "##    to netfilter = median per run of storm packets (c2 -> :8080) counted in the gateway's"
-	echo "##    mangle PREROUTING, i.e. that got past tc ingress; user space / cache hits = the"
-	echo "##    daemon's last stats event ($STAT_QUEUED / $STAT_CACHE_HITS): all RUNS runs, all flows"
+	echo "##    ratio = to the calm line above it (no daemon / with the daemon); att/s = storm connects/s;"
+	echo "##    to nf/run = median per run of storm packets (c2 -> :8080) counted in the gateway's mangle"
+	echo "##    PREROUTING, i.e. that got past tc ingress; queued = median per run of queue.received"
+	echo "##    (all packets user space got, c1's iperf3 too; a run = DURATION + 2 s); q - calm = that minus"
+	echo "##    the calm daemon line's; storm US flows = per run, blocked_flows + cached_flows (storm"
+	echo "##    flows user space decided: a SYN from a reused source port joins the blocked flow of its"
+	echo "##    5-tuple, so it undercounts packets once ports repeat); kern drop = median per run of"
+	echo "##    cache.hits_kernel (reconnection packets dropped by the tc ingress cache)"
 fi
 
 # --- C. short flows -------------------------------------------------------------------
 if [[ " $PARTS " == *" C "* ]]; then
 	echo
-	echo "## C. short flows: wrk -t2 -c$WRK_CONNS -d${DURATION}s, Connection: close, 1 KiB file, kpt-c1 -> kpt-s"
+	echo "## C. short flows: wrk -t2 -c$WRK_CONNS -d${DURATION}s, Connection: close, 1 KiB file, $KPT_NS_C1 -> $KPT_NS_S"
 	printf '%-36s | %4s | %14s | %8s | %7s | %8s | %5s | %s\n' config runs "median conn/s" "ratio" \
 		"gw-proc%" "softirq%" "busy%" "all runs"
 	CBASE=
