@@ -351,6 +351,7 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		}
 		if (sig_stats || (cfg->stats_interval && mono_s() >= next_stats)) {
 			sig_stats = 0;
+			kp_workers_refresh(w, qcount, 500); /* the counters of this moment */
 			kp_stats_write(&sc, ct ? kp_ct_events_lost(ct) : 0);
 			next_stats = mono_s() + cfg->stats_interval;
 		}

@@ -155,7 +155,7 @@ static void *run(void *arg)
 		int n;
 
 		w->eng.policy = pol;
-		n = kp_nfq_run_once(w->q, 200, on_packet, w);
+		n = kp_nfq_run_once(w->q, 100, on_packet, w);
 		w->eng.policy = NULL;
 		kp_policy_put(pol);
 		if (n < 0) {
@@ -165,10 +165,11 @@ static void *run(void *arg)
 		}
 		drain_inbox(w);
 		mono = now_ns(CLOCK_MONOTONIC);
-		if (mono >= next_snap) {
+		if (mono >= next_snap || atomic_load(&w->snap_req)) {
 			/* idle flows still expire when no packet brings the clock forward */
 			kp_engine_tick(&w->eng, now_ns(CLOCK_REALTIME) / 1000);
 			take_snapshot(w);
+			atomic_store(&w->snap_req, 0);
 			next_snap = mono + SNAPSHOT_NS;
 		}
 	}
@@ -213,6 +214,24 @@ void kp_worker_post_ct_end(struct kp_worker *w, const struct kp_ct_end *ce)
 	}
 	w->inbox[w->n_inbox++] = *ce;
 	pthread_mutex_unlock(&w->lock);
+}
+
+void kp_workers_refresh(struct kp_worker *w, unsigned n, int timeout_ms)
+{
+	struct timespec ts = {0, 5000000};
+
+	for (unsigned i = 0; i < n; i++)
+		if (w[i].thread_started)
+			atomic_store(&w[i].snap_req, 1);
+	for (int waited = 0; waited < timeout_ms; waited += 5) {
+		unsigned pending = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			pending += w[i].thread_started && atomic_load(&w[i].snap_req);
+		if (!pending)
+			return;
+		nanosleep(&ts, NULL);
+	}
 }
 
 void kp_worker_snapshot(struct kp_worker *w, struct kp_worker_snapshot *s)

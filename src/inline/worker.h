@@ -53,6 +53,7 @@ struct kp_worker {
 	pthread_t th;
 	bool thread_started, engine_ready;
 	atomic_int stop, failed;
+	atomic_int snap_req;       /* the main thread wants a fresh snapshot (cleared when taken) */
 	char err[256];
 	pthread_mutex_t lock;      /* inbox and snapshot */
 	struct kp_ct_end *inbox;
@@ -68,6 +69,8 @@ bool kp_worker_failed(struct kp_worker *w, char *err, size_t errlen);
 /* Hands a conntrack end event to the worker (copied; bounded inbox). */
 void kp_worker_post_ct_end(struct kp_worker *w, const struct kp_ct_end *ce);
 void kp_worker_snapshot(struct kp_worker *w, struct kp_worker_snapshot *s);
+/* Asks every worker for a fresh snapshot and waits (at most timeout_ms) until they took it. */
+void kp_workers_refresh(struct kp_worker *w, unsigned n, int timeout_ms);
 /* Stops the thread, ends every flow (events written), takes a last snapshot, unbinds the queue. */
 void kp_worker_stop(struct kp_worker *w);
 /* Frees the pipeline. */
