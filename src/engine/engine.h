@@ -68,6 +68,7 @@ struct kp_engine_stats {
 	uint64_t bypass;                  /* packets whose verdict said bypass */
 	uint64_t csum_skipped;            /* packets not inspected for a bad checksum */
 	uint64_t flow_alloc_fail;
+	uint64_t bypassed_flows;          /* flows left to the kernel (bypass mark) */
 	uint64_t blocked_flows;           /* flows the policy blocked */
 	uint64_t cached_flows;            /* new flows dropped by the connection cache */
 	uint64_t resets;                  /* flows reset (RST to both sides) */

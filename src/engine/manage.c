@@ -148,8 +148,10 @@ void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict
 		v->mark = ((uint32_t)(f->app + 1u) << shift) & mask;
 		if (!v->mark || v->mark == mask) /* app id does not fit: lowest bit = decided, passed */
 			v->mark = mask & (~mask + 1u);
-		if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK)
+		if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK && !f->bypassed) {
 			f->bypassed = true; /* no more packets: the flow waits for conntrack's end */
+			e->st.bypassed_flows++;
+		}
 	}
 }
 

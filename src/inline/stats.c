@@ -53,6 +53,7 @@ static void sum(struct kp_worker_snapshot *t, const struct kp_worker_snapshot *s
 	t->eng.verdict[1] += s->eng.verdict[1];
 	t->eng.bypass += s->eng.bypass;
 	t->eng.blocked_flows += s->eng.blocked_flows;
+	t->eng.bypassed_flows += s->eng.bypassed_flows;
 	t->eng.cached_flows += s->eng.cached_flows;
 	t->eng.resets += s->eng.resets;
 	t->eng.ct_ends += s->eng.ct_ends;
@@ -87,6 +88,7 @@ static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s
 	kp_json_u64(j, "flows_created", s->flows.created);
 	kp_json_u64(j, "flows_active", s->flows.active);
 	kp_json_u64(j, "flows_evicted", s->flows.ended_evicted);
+	kp_json_u64(j, "bypassed_flows", s->eng.bypassed_flows);
 	kp_json_u64(j, "blocked_flows", s->eng.blocked_flows);
 	kp_json_u64(j, "cached_flows", s->eng.cached_flows);
 	kp_json_u64(j, "resets", s->eng.resets);

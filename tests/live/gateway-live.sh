@@ -180,7 +180,9 @@ test_http_classified() {
 		ip netns exec $KPT_NS_GW conntrack -L >/dev/null 2>&1 || true
 	done
 	q=$(kpt_daemon_stat queue.received)
-	echo "# packets queued: $q; conntrack ends: $(kpt_daemon_stat conntrack_ends)"
+	echo "# packets queued: $q; conntrack ends: $(kpt_daemon_stat conntrack_ends);" \
+		"bypassed flows: $(kpt_daemon_stat bypassed_flows)"
+	[ "$(kpt_daemon_stat bypassed_flows)" = 1 ]
 	stop_daemon
 	[ "$(ev_count event_type=flow app_proto=http dest_port=80 src_ip=$KPT_C1_IP \
 		http.url=/big.bin flow.bypassed=True)" = 1 ]
