@@ -41,6 +41,7 @@ struct kp_bpf_cache {
 	int ncpus;
 	unsigned n_ifaces;
 	struct kp_bpf_iface ifs[KP_MAX_IFACES];
+	uint64_t swept;          /* expired entries removed by foreach's sweep */
 };
 
 uint64_t kp_bpf_cache_now_ns(void)
@@ -313,23 +314,42 @@ int kp_bpf_cache_lookup(struct kp_bpf_cache *bc, const struct kp_cc_key *k)
 
 int kp_bpf_cache_foreach(struct kp_bpf_cache *bc, kp_bpf_cache_cb cb, void *arg)
 {
-	struct kp_cc_key cur, next;
+	enum { SWEEP_MAX = 1024 };
+	struct kp_cc_key cur, next, *dead = malloc(SWEEP_MAX * sizeof(*dead));
 	struct kp_cc_val v;
 	uint64_t now = kp_bpf_cache_now_ns();
-	int n = 0;
+	int n = 0, ndead = 0;
 	void *prev = NULL;
 
-	/* Bounded by the map size; a key deleted under us restarts nothing, it is skipped. */
+	/*
+	 * Bounded by the map size. Expired entries (the program deletes one only when
+	 * it meets it again) are collected and deleted after the walk: deleting the
+	 * current key would restart the walk.
+	 */
 	while (bpf_map_get_next_key(bc->map_fd, prev, &next) == 0) {
 		cur = next;
 		prev = &cur;
-		if (bpf_map_lookup_elem(bc->map_fd, &cur, &v) || now >= v.expires_ns)
+		if (bpf_map_lookup_elem(bc->map_fd, &cur, &v))
 			continue;
+		if (now >= v.expires_ns) {
+			if (dead && ndead < SWEEP_MAX)
+				dead[ndead++] = cur;
+			continue;
+		}
 		n++;
 		if (cb)
 			cb(arg, &cur, v.hits, (v.expires_ns - now + 999999999ull) / 1000000000ull);
 	}
+	for (int i = 0; i < ndead; i++)
+		if (bpf_map_delete_elem(bc->map_fd, &dead[i]) == 0)
+			bc->swept++;
+	free(dead);
 	return n;
+}
+
+uint64_t kp_bpf_cache_swept(const struct kp_bpf_cache *bc)
+{
+	return bc->swept;
 }
 
 void kp_bpf_cache_totals(struct kp_bpf_cache *bc, uint64_t out[KP_CC_STAT_MAX])

@@ -47,6 +47,9 @@ typedef void (*kp_bpf_cache_cb)(void *arg, const struct kp_cc_key *k, uint64_t h
 int kp_bpf_cache_foreach(struct kp_bpf_cache *bc, kp_bpf_cache_cb cb, void *arg);
 
 /* Kernel counters summed over CPUs, indexed by enum kp_cc_stat. */
+/* Expired entries deleted by kp_bpf_cache_foreach (which sweeps them as it walks). */
+uint64_t kp_bpf_cache_swept(const struct kp_bpf_cache *bc);
+
 void kp_bpf_cache_totals(struct kp_bpf_cache *bc, uint64_t out[KP_CC_STAT_MAX]);
 
 /* Detaches from every interface (removing the clsact qdiscs we created) and unloads. */

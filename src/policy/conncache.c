@@ -331,7 +331,7 @@ void kp_conncache_stats(struct kp_conncache *c, struct kp_conncache_stats *st)
 		st->adds = __atomic_load_n(&c->adds, __ATOMIC_RELAXED);
 		st->hits_user = __atomic_load_n(&c->hits_user, __ATOMIC_RELAXED);
 		st->hits_kernel = t[KP_CC_STAT_DROP];
-		st->expired = t[KP_CC_STAT_EXPIRED] +
+		st->expired = t[KP_CC_STAT_EXPIRED] + kp_bpf_cache_swept(c->bpf) +
 			      __atomic_load_n(&c->expired, __ATOMIC_RELAXED);
 		return;
 	}

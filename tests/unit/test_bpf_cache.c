@@ -449,7 +449,13 @@ KP_TEST(expired_entry_passes_and_is_deleted)
 	CHECK_EQ(t1[KP_CC_STAT_EXPIRED] - t0[KP_CC_STAT_EXPIRED], 1);
 	/* user space skips and deletes expired entries the same way */
 	bpf_map_update_elem(kp_bpf_cache_map_fd(g_bc), &k, &v, BPF_ANY);
-	CHECK_EQ(kp_bpf_cache_foreach(g_bc, NULL, NULL), 0);
+	{
+		uint64_t swept = kp_bpf_cache_swept(g_bc);
+
+		CHECK_EQ(kp_bpf_cache_foreach(g_bc, NULL, NULL), 0);
+		CHECK_EQ(entry_hits(&k), UINT64_MAX); /* the walk swept it away */
+		CHECK_EQ(kp_bpf_cache_swept(g_bc) - swept, 1);
+	}
 	bpf_map_update_elem(kp_bpf_cache_map_fd(g_bc), &k, &v, BPF_ANY);
 	CHECK_EQ(kp_bpf_cache_lookup(g_bc, &k), -ETIMEDOUT);
 	CHECK_EQ(kp_bpf_cache_lookup(g_bc, &k), 0);
