@@ -34,6 +34,7 @@ TESTS=(
 	plain_bt_utp
 	http_classified
 	headers_only
+	p2padm_mode
 	bt_classified_plain
 	bt_classified_forced
 	bt_classified_utp
@@ -214,6 +215,29 @@ test_headers_only() {
 	[ "$(ev_count event_type=flow app_proto=http dest_port=80 http.url=/big.bin flow.state=closed)" = 1 ]
 	[ "$(ev_max bytes_toclient event_type=flow app_proto=http dest_port=80)" -gt \
 		$((KPT_HTTP_MB * 1048576)) ]
+}
+
+# mode = p2padm, the 2006 baseline: no CONNMARK rules, no eBPF cache, every packet of the
+# transfer queued and copied whole, one verdict each (no GSO super-packets).
+test_p2padm_mode() {
+	local r q c g
+	start -c "$(conf)" -s mode=p2padm
+	! ip netns exec $KPT_NS_GW iptables-save | grep -q CONNMARK
+	for f in $KPT_GW_IFACES; do
+		! ip netns exec $KPT_NS_GW tc filter show dev "$f" ingress | grep -q bpf
+	done
+	r=$(kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin")
+	echo "# download: $r (bytes s)"
+	q=$(stat_now queue.received)
+	c=$(kpt_daemon_stat queue.copied)
+	g=$(kpt_daemon_stat queue.gso)
+	echo "# queued $q packets, copied $c bytes, $g GSO super-packets; cache: $(kpt_daemon_stat cache)"
+	stop_daemon
+	[ "$q" -gt $((KPT_HTTP_MB * 1048576 / 1500)) ] # at least one per MTU-sized segment
+	[ "$c" -gt $((KPT_HTTP_MB * 1048576)) ]
+	[ "$g" = 0 ]
+	[ "$(ev_count event_type=flow app_proto=http dest_port=80 flow.bypassed=True)" = 0 ]
+	[ "$(ev_count event_type=flow app_proto=http dest_port=80 http.url=/big.bin)" = 1 ]
 }
 
 # bt_classified MODE: a real swarm (tracker included) through the gateway completes and
