@@ -4,7 +4,8 @@
  * input is written to a private temporary file and loaded over the defaults
  * with kp_config_load(). On success the strings of the config must be
  * NUL-terminated within their arrays; on failure the error message must be
- * a NUL-terminated string within the error buffer.
+ * a NUL-terminated string within the error buffer. `rule` and `policy.*`
+ * lines go through the policy parser (src/policy/policy.c) on the way.
  */
 #define _GNU_SOURCE
 #include "engine/config.h"
@@ -57,7 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		if (!memchr(c.sig_dir, 0, sizeof(c.sig_dir)) ||
 		    !memchr(c.sig_engine, 0, sizeof(c.sig_engine)) ||
-		    !memchr(c.events, 0, sizeof(c.events)))
+		    !memchr(c.events, 0, sizeof(c.events)) ||
+		    !memchr(c.queues, 0, sizeof(c.queues)) ||
+		    !memchr(c.interfaces, 0, sizeof(c.interfaces)))
 			abort();
 	} else if (rc == -1) {
 		if (!memchr(err, 0, sizeof(err)))
@@ -65,5 +68,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		abort();
 	}
+	kp_config_free(&c); /* the policy that `rule` lines built, also after an error */
 	return 0;
 }
