@@ -169,6 +169,12 @@ static void reload(const struct kp_daemon_args *a, struct kp_policy_holder *ph, 
 	}
 	kp_policy_holder_swap(ph, nc.policy);
 	nc.policy = NULL; /* the holder owns it now */
+	if (strcmp(nc.interfaces, a->cfg->interfaces) ||
+	    nc.mode != a->cfg->mode || nc.bypass != a->cfg->bypass ||
+	    nc.mark_mask != a->cfg->mark_mask || nc.cache_ttl != a->cfg->cache_ttl ||
+	    nc.cache_size != a->cfg->cache_size)
+		fprintf(stderr, "kp2padm: note: SIGHUP reloads the policy only; the changed "
+				"interfaces, mode, bypass, mark or cache keys take effect at restart\n");
 	if (!quiet) {
 		struct kp_policy *p = kp_policy_holder_get(ph);
 
