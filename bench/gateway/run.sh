@@ -193,6 +193,17 @@ print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] /
 	echo "$g $(cpu_pct "$b" "$a" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')")"
 }
 
+# medians OUT...: runs ("value gw% softirq% busy%" or "fail") -> MED_G MED_GW MED_SI MED_BUSY,
+# RUNS_OK, ALL_G
+medians() {
+	MED_G=$(printf '%s\n' "$@" | awk '$1 != "fail" {print $1}' | median)
+	MED_GW=$(printf '%s\n' "$@" | awk '$1 != "fail" {print $2}' | median)
+	MED_SI=$(printf '%s\n' "$@" | awk '$1 != "fail" {print $3}' | median)
+	MED_BUSY=$(printf '%s\n' "$@" | awk '$1 != "fail" {print $4}' | median)
+	RUNS_OK=$(printf '%s\n' "$@" | awk '$1 != "fail"' | wc -l)
+	ALL_G=$(printf '%s\n' "$@" | awk '{printf "%s ", $1}')
+}
+
 # RUNS iperf3 runs -> sets MED_G MED_GW MED_SI MED_BUSY
 iperf_runs() {
 	local r out=()
@@ -200,12 +211,7 @@ iperf_runs() {
 		out+=("$(iperf_run)")
 		sleep 0.5
 	done
-	MED_G=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $1}' | median)
-	MED_GW=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $2}' | median)
-	MED_SI=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $3}' | median)
-	MED_BUSY=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $4}' | median)
-	RUNS_OK=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail"' | wc -l)
-	ALL_G=$(printf '%s\n' "${out[@]}" | awk '{printf "%s ", $1}')
+	medians "${out[@]}"
 }
 
 ratio() {
@@ -253,12 +259,7 @@ if [[ " $PARTS " == *" A "* ]]; then
 		fi
 		mapfile -t out < <(printf '%s' "${RES[$i]}" | tr ';' '\n' | grep .)
 		mapfile -t base < <(printf '%s' "${RES[0]}" | tr ';' '\n' | grep .)
-		MED_G=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $1}' | median)
-		MED_GW=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $2}' | median)
-		MED_SI=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $3}' | median)
-		MED_BUSY=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $4}' | median)
-		RUNS_OK=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail"' | wc -l)
-		ALL_G=$(printf '%s\n' "${out[@]}" | awk '{printf "%s ", $1}')
+		medians "${out[@]}"
 		RAT=$(for k in "${!out[@]}"; do
 			ratio "$(echo "${base[$k]}" | cut -d' ' -f1)" "$(echo "${out[$k]}" | cut -d' ' -f1)"
 			echo
@@ -301,29 +302,8 @@ stats_snap() {
 		[ "${n:-0}" -gt "${n0:-0}" ] && break
 		sleep 0.1
 	done
-	$KPT_PY - "$KPT_EVENTS" $STAT_KEYS <<'PY'
-import json, sys
-last = None
-with open(sys.argv[1], errors="replace") as f:
-	for line in f:
-		if '"stats"' not in line:
-			continue
-		try:
-			ev = json.loads(line)
-		except ValueError:
-			continue
-		if ev.get("event_type") == "stats":
-			last = ev
-out = []
-for key in sys.argv[2:]:
-	v = last.get("stats") if last else None
-	for k in key.split("."):
-		v = v.get(k) if isinstance(v, dict) else None
-	if v is None and last and key.startswith("cache.") and "cache" not in last.get("stats", {}):
-		v = 0  # no connection cache (cache.ttl = 0): nothing hit it
-	out.append("n/a" if v is None else str(v))
-print(" ".join(out))
-PY
+	# shellcheck disable=SC2086 # the keys
+	kpt_daemon_stat $STAT_KEYS
 }
 
 # stats_delta BEFORE AFTER -> "queued storm_flows_in_user_space kernel_drops user_hits"
@@ -388,13 +368,10 @@ if [[ " $PARTS " == *" B "* ]]; then
 			usf=$(printf '%s\n' "${st[@]}" | awk '{printf "%s%s", (NR > 1 ? "," : ""), $2}')
 			kd=$(printf '%s\n' "${st[@]}" | awk '$3 != "n/a" {print $3}' | median)
 			# the whole line from the exit stats (a check on the per-run snapshots)
-			echo "  [${B_NAME[$i]}: exit stats queue.received=$(kpt_daemon_stat queue.received)" \
-				"blocked_flows=$(kpt_daemon_stat blocked_flows) cached_flows=$(kpt_daemon_stat cached_flows)" \
-				"cache.hits_kernel=$(kpt_daemon_stat cache.hits_kernel) cache.hits_user=$(kpt_daemon_stat cache.hits_user)" \
-				"cache.backend=$(kpt_daemon_stat cache.backend)]" >&2
+			echo "  [${B_NAME[$i]}: exit stats ($STAT_KEYS cache.backend):" \
+				"$(kpt_daemon_stat $STAT_KEYS cache.backend)]" >&2
 		fi
-		MED_G=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $1}' | median)
-		RUNS_OK=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail"' | wc -l)
+		medians "${out[@]}"
 		[ "${B_STORM[$i]}" = 0 ] && CALM=$MED_G
 		cps=-
 		[ "${#att[@]}" -gt 0 ] && cps=$(printf '%s\n' "${att[@]}" | median)
@@ -441,11 +418,7 @@ if [[ " $PARTS " == *" C "* ]]; then
 			sleep 0.5
 		done
 		line_daemon_stop
-		MED_G=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $1}' | median)
-		MED_GW=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $2}' | median)
-		MED_SI=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $3}' | median)
-		MED_BUSY=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail" {print $4}' | median)
-		RUNS_OK=$(printf '%s\n' "${out[@]}" | awk '$1 != "fail"' | wc -l)
+		medians "${out[@]}"
 		[ $i = 0 ] && CBASE=$MED_G
 		printf '%-36s | %4s | %14s | %8s | %7s | %8s | %5s | %s\n' "${C_NAME[$i]}" "$RUNS_OK" "$MED_G" \
 			"$(ratio "$CBASE" "$MED_G")" "$MED_GW" "$MED_SI" "$MED_BUSY" \

@@ -5,6 +5,9 @@
   events.py count FILE KEY=VALUE...      events whose (dotted) keys have these values
   events.py max FILE KEY KEY=VALUE...    the largest numeric KEY among them (0 if none)
   events.py show FILE KEY=VALUE...       one short line per matching event (not stats)
+  events.py stats FILE KEY...            KEYs under "stats" of the last stats event, on
+                                         one line ("n/a" for a missing one; cache.* are 0
+                                         when the daemon runs without a cache)
 
 Values compare as text: True/False for booleans, numbers in decimal.
 """
@@ -47,8 +50,19 @@ def main(argv):
                   ev.get("app_proto"), "conf", ev.get("app_proto_confidence"), "pkts",
                   ev.get("pkts_toserver"), ev.get("pkts_toclient"), "flow",
                   json.dumps(ev.get("flow")), "block", json.dumps(ev.get("block")))
+    elif cmd == "stats":
+        last = None
+        for ev in matching(path, ["event_type=stats"]):
+            last = ev.get("stats") or {}
+        out = []
+        for key in argv[3:]:
+            v = get(last, key) if last is not None else None
+            if v is None and last is not None and key.startswith("cache.") and "cache" not in last:
+                v = 0  # no connection cache (cache.ttl = 0): nothing hit it
+            out.append("n/a" if v is None else str(v))
+        print(" ".join(out))
     else:
-        sys.exit("usage: events.py count|max|show FILE ...")
+        sys.exit("usage: events.py count|max|show|stats FILE ...")
 
 
 if __name__ == "__main__":

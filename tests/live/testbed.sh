@@ -404,28 +404,11 @@ kpt_daemon_kill9() {
 	KPT_DAEMON_PID=
 }
 
-# kpt_daemon_stat KEY: KEY ("a.b.c" for nested objects, under "stats") of the last stats
-# event in $KPT_EVENTS; prints n/a when there is none.
+# kpt_daemon_stat KEY...: the KEYs ("a.b.c" for nested objects, under "stats") of the last
+# stats event in $KPT_EVENTS, on one line; n/a for what is missing.
 kpt_daemon_stat() {
 	[ -n "$KPT_EVENTS" ] && [ -s "$KPT_EVENTS" ] || { echo n/a; return 0; }
-	$KPT_PY - "$KPT_EVENTS" "$1" <<'PY'
-import json, sys
-last = None
-with open(sys.argv[1], errors="replace") as f:
-	for line in f:
-		if '"stats"' not in line:
-			continue
-		try:
-			ev = json.loads(line)
-		except ValueError:
-			continue
-		if ev.get("event_type") == "stats":
-			last = ev
-v = last.get("stats") if last else None
-for k in sys.argv[2].split("."):
-	v = v.get(k) if isinstance(v, dict) else None
-print("n/a" if v is None else v)
-PY
+	$KPT_PY "$KPT_LIB_DIR/events.py" stats "$KPT_EVENTS" "$@"
 }
 
 # --- HTTP: nginx in kpt-s, curl in the clients -----------------------------------------
