@@ -52,6 +52,7 @@ static inline void tpipe_open(struct tpipe *t, const char *sets)
 		kp_sigset_load_opts(t->cfg.sig_dir, &so, &t->sigs, stderr);
 	}
 	kp_engine_init(&t->eng, &t->cfg, 0, t->sigs, &t->out);
+	t->eng.policy = t->cfg.policy; /* rules given in sets apply, as offline */
 	t->ts = 1700000000000000ull;
 }
 
@@ -67,6 +68,7 @@ static inline char *tpipe_close(struct tpipe *t)
 	kp_output_close(&t->out);
 	if (t->sigs)
 		kp_sigset_free(t->sigs);
+	kp_config_free(&t->cfg);
 	f = fopen(t->path, "r");
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
