@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The configuration table and the `key = value` file reader (see config.h). */
 #include "engine/config.h"
+#include "app/app.h"
 #include "policy/policy.h"
 
 #include <ctype.h>
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
 enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG, OPT_BOOL, OPT_HEX32,
@@ -141,6 +143,7 @@ void kp_config_defaults(struct kp_config *c)
 	c->cache_size = 65536;
 	c->cache_ttl = 300;
 	c->cache_bpf = true;
+	c->shaper_link_bps = 10000000000ull;
 }
 
 static int parse_u64(const char *v, bool size, uint64_t *out)
@@ -207,9 +210,84 @@ int kp_config_set(struct kp_config *c, const char *key, const char *val, char *e
 	return config_set_at(c, key, val, "--set", 0, err, errlen);
 }
 
+/* "20mbit", "1.5gbit", "800kbit", "1000000" (bit/s) -> bit/s; 0 on error. */
+static uint64_t parse_rate(const char *v)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if (errno || end == v || x <= 0)
+		return 0;
+	if (!strcasecmp(end, "gbit"))
+		x *= 1e9;
+	else if (!strcasecmp(end, "mbit"))
+		x *= 1e6;
+	else if (!strcasecmp(end, "kbit"))
+		x *= 1e3;
+	else if (*end && strcasecmp(end, "bit"))
+		return 0;
+	return x >= 8000 && x <= 1e12 ? (uint64_t)x : 0;
+}
+
+/* `bandwidth = APP RATE [CEIL]` (repeatable; a later line for the same app replaces it). */
+static int bandwidth_line(struct kp_config *c, const char *val, char *err, size_t errlen)
+{
+	char buf[256], *save = NULL, *app, *rate, *ceil, *extra;
+	struct kp_bw_rule r = {0};
+	unsigned i;
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	app = strtok_r(buf, " \t", &save);
+	rate = strtok_r(NULL, " \t", &save);
+	ceil = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (!app || !rate || extra) {
+		snprintf(err, errlen, "bandwidth: expected 'APP RATE [CEIL]' (e.g. bittorrent 20mbit)");
+		return -1;
+	}
+	for (i = 0; i < KP_APP__COUNT; i++)
+		if (!strcmp(kp_app_name(i), app))
+			break;
+	if (i == KP_APP__COUNT) {
+		snprintf(err, errlen, "bandwidth: unknown app '%s' (the labels of kp2padm(8))", app);
+		return -1;
+	}
+	r.app = (uint16_t)i;
+	r.rate_bps = parse_rate(rate);
+	r.ceil_bps = ceil ? parse_rate(ceil) : r.rate_bps;
+	if (!r.rate_bps || !r.ceil_bps || r.ceil_bps < r.rate_bps) {
+		snprintf(err, errlen,
+			 "bandwidth: bad rate '%s%s%s' (8kbit..1000gbit, kbit/mbit/gbit; ceil >= rate)",
+			 rate, ceil ? " " : "", ceil ? ceil : "");
+		return -1;
+	}
+	for (i = 0; i < c->n_bw; i++)
+		if (c->bw[i].app == r.app)
+			break;
+	if (i == KP_MAX_BW_RULES) {
+		snprintf(err, errlen, "bandwidth: at most %d applications", KP_MAX_BW_RULES);
+		return -1;
+	}
+	c->bw[i] = r;
+	if (i == c->n_bw)
+		c->n_bw++;
+	return 0;
+}
+
 static int config_set_at(struct kp_config *c, const char *key, const char *val, const char *file,
 			 unsigned line, char *err, size_t errlen)
 {
+	if (!strcmp(key, "bandwidth"))
+		return bandwidth_line(c, val, err, errlen);
+	if (!strcmp(key, "shaper.link")) {
+		c->shaper_link_bps = parse_rate(val);
+		if (c->shaper_link_bps)
+			return 0;
+		snprintf(err, errlen, "shaper.link: bad rate '%s' (e.g. 10gbit)", val);
+		return -1;
+	}
 	if (!strcmp(key, "rule") || !strncmp(key, "policy.", 7))
 		return policy_line(c, key, val, file, line, err, errlen);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
@@ -483,6 +561,10 @@ void kp_config_print_help(FILE *out)
 		}
 		fprintf(out, "  %-30s %-10s %s\n", o->key, def, o->help);
 	}
+	fprintf(out, "  %-30s %-10s %s\n  %-30s %-10s %s\n", "bandwidth", "(none)",
+		"APP RATE [CEIL], e.g. bittorrent 20mbit 40mbit: an HTB class on every interface "
+		"(repeatable)", "shaper.link", "10gbit",
+		"rate of the unlimited class and cap of every ceiling");
 	fprintf(out,
 		"  %-30s %-10s %s\n  %-30s %-10s %s\n  %-30s %-10s %s\n",
 		"rule", "(none)",

@@ -18,6 +18,8 @@
 
 struct kp_policy;
 
+#define KP_MAX_BW_RULES 32
+
 struct kp_config {
 	/* classification */
 	uint32_t classify_packets;  /* payload packets offered to modules per flow */
@@ -56,6 +58,14 @@ struct kp_config {
 	/* connection cache */
 	uint32_t cache_size, cache_ttl;
 	bool cache_bpf;             /* in the kernel (tc ingress eBPF) when possible */
+
+	/* bandwidth: `bandwidth = APP RATE [CEIL]` lines, HTB classes on the interfaces */
+	struct kp_bw_rule {
+		uint16_t app;              /* enum kp_app_id */
+		uint64_t rate_bps, ceil_bps; /* ceil 0 = rate */
+	} bw[KP_MAX_BW_RULES];
+	unsigned n_bw;
+	uint64_t shaper_link_bps;   /* the unlimited class's rate and every ceiling's cap */
 
 	/* policy (rules and policy.* keys); owned, built by kp_config_load */
 	struct kp_policy *policy;

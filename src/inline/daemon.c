@@ -7,6 +7,7 @@
  * tear-down that removes what was installed.
  */
 #include "inline/daemon.h"
+#include "app/app.h"
 #include "engine/engine.h"
 #include "engine/manage.h"
 #include "inline/stats.h"
@@ -14,6 +15,9 @@
 #include "io/nfq.h"
 #include "kern/ct_events.h"
 #include "kern/netfilter.h"
+#ifdef HAVE_BPF
+#include "kern/shaper.h"
+#endif
 #include "output/writer.h"
 #include "policy/conncache.h"
 #include "policy/policy.h"
@@ -136,11 +140,80 @@ int kp_daemon_cleanup(const struct kp_config *cfg)
 		fprintf(stderr, "kp2padm: removing netfilter rules: %s\n", err);
 		rc = 1;
 	}
+#ifdef HAVE_BPF
+	if (kp_shaper_cleanup(ifaces, nif, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kp2padm: removing the bandwidth shaper: %s\n", err);
+		rc = 1;
+	}
+#endif
 	if (kp_conncache_cleanup(ifaces, nif, err, sizeof(err))) {
 		fprintf(stderr, "kp2padm: removing eBPF programs: %s\n", err);
 		rc = 1;
 	}
 	return rc;
+}
+
+/*
+ * Bandwidth limits: an HTB class per `bandwidth` line on every interface, chosen by
+ * the mark decided flows carry (also bypassed ones). Returns 0, or -1 (reason printed).
+ */
+static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, unsigned nif,
+			struct kp_shaper **out, bool quiet)
+{
+	*out = NULL;
+	if (!cfg->n_bw)
+		return 0;
+	if (!cfg->setup) {
+		fprintf(stderr, "kp2padm: warning: --no-setup: the bandwidth lines are not applied\n");
+		return 0;
+	}
+	if (!nif) {
+		fprintf(stderr, "kp2padm: bandwidth limits need `interfaces` (the gateway's "
+				"interfaces, both sides)\n");
+		return -1;
+	}
+	if (cfg->mode != KP_MODE_DEFAULT || cfg->bypass == KP_BYPASS_NO) {
+		fprintf(stderr, "kp2padm: bandwidth limits need the flows' marks (mode = default, "
+				"bypass = yes or headers)\n");
+		return -1;
+	}
+#ifdef HAVE_BPF
+	{
+		struct kp_shaper_class cl[KP_MAX_BW_RULES];
+		struct kp_shaper_config sc = {
+			.ifaces = ifaces,
+			.n_ifaces = nif,
+			.mark_mask = cfg->mark_mask,
+			.classes = cl,
+			.n_classes = cfg->n_bw,
+			.link_bps = cfg->shaper_link_bps,
+		};
+		char err[512];
+
+		for (unsigned i = 0; i < cfg->n_bw; i++) {
+			cl[i].app = cfg->bw[i].app;
+			cl[i].rate_bps = cfg->bw[i].rate_bps;
+			cl[i].ceil_bps = cfg->bw[i].ceil_bps;
+		}
+		kp_shaper_cleanup(ifaces, nif, err, sizeof(err));
+		if (kp_shaper_install(out, &sc, err, sizeof(err))) {
+			fprintf(stderr, "kp2padm: bandwidth shaper: %s\n", err);
+			return -1;
+		}
+		if (!quiet)
+			for (unsigned i = 0; i < cfg->n_bw; i++)
+				fprintf(stderr, "kp2padm: bandwidth: %s at %.3g Mbit/s (ceil %.3g) "
+						"on every interface\n",
+					kp_app_name(cfg->bw[i].app), cfg->bw[i].rate_bps / 1e6,
+					cfg->bw[i].ceil_bps / 1e6);
+		return 0;
+	}
+#else
+	(void)ifaces;
+	(void)quiet;
+	fprintf(stderr, "kp2padm: bandwidth limits need eBPF support (this build has none)\n");
+	return -1;
+#endif
 }
 
 /* Re-reads the config file; on success swaps in its policy. */
@@ -221,6 +294,7 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 	struct kp_worker *w = NULL;
 	struct kp_nf_config nc;
 	struct kp_stats_ctx sc;
+	struct kp_shaper *shaper = NULL;
 	bool rules = false;
 	int rc = 1;
 	unsigned started = 0;
@@ -330,6 +404,8 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		}
 		rules = true;
 	}
+	if (shaper_start(cfg, ifaces, nif, &shaper, a->quiet))
+		goto out;
 	fprintf(stderr, "kp2padm: ready: %u queue%s from %u, mode %s%s\n", qcount,
 		qcount > 1 ? "s" : "", qfirst,
 		cfg->mode == KP_MODE_P2PADM ? "p2padm" : cfg->mode == KP_MODE_ACCEPT ? "accept"
@@ -337,6 +413,9 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		cfg->setup ? "" : " (no setup: the administrator's rules feed the queues)");
 
 	kp_stats_init(&sc, w, qcount, cache, a->out);
+	sc.shaper = shaper;
+	sc.ifaces = ifaces;
+	sc.n_ifaces = nif;
 	rc = 0;
 	next_stats = mono_s() + cfg->stats_interval;
 	while (!sig_stop) {
@@ -366,6 +445,10 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 	if (!a->quiet)
 		fprintf(stderr, "kp2padm: stopping\n");
 out:
+#ifdef HAVE_BPF
+	if (shaper)
+		kp_shaper_remove(shaper);
+#endif
 	/* Rules first: from here on packets pass the kernel uninspected (never dropped). */
 	if (rules && kp_nf_remove(err, sizeof(err))) {
 		fprintf(stderr, "kp2padm: removing netfilter rules: %s\n", err);
@@ -374,7 +457,7 @@ out:
 	for (unsigned i = 0; i < started; i++)
 		kp_worker_stop(&w[i]);
 	if (started) {
-		kp_stats_init(&sc, w, started, cache, a->out);
+		kp_stats_init(&sc, w, started, cache, a->out); /* the shaper is gone by now */
 		kp_stats_write(&sc, ct ? kp_ct_events_lost(ct) : 0);
 	}
 	for (unsigned i = 0; i < started; i++)

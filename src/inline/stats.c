@@ -6,6 +6,10 @@
 #include "output/eve.h"
 #include "output/writer.h"
 #include "policy/conncache.h"
+#include "engine/config.h"
+#ifdef HAVE_BPF
+#include "kern/shaper.h"
+#endif
 
 #include <netinet/in.h>
 #include <string.h>
@@ -18,6 +22,41 @@ void kp_stats_init(struct kp_stats_ctx *s, struct kp_worker *w, unsigned nw,
 	s->nw = nw;
 	s->cache = cache;
 	s->out = out;
+	s->shaper = NULL;
+	s->ifaces = NULL;
+	s->n_ifaces = 0;
+}
+
+/* "shaper": {IFACE: [{app, classid, bytes, packets, drops, overlimits}, ...], ...} */
+static void shaper_members(struct kp_stats_ctx *s, struct kp_json *j)
+{
+#ifdef HAVE_BPF
+	struct kp_shaper_class_stats cs[KP_MAX_BW_RULES + 2];
+
+	if (!s->shaper)
+		return;
+	kp_json_obj(j, "shaper");
+	for (unsigned i = 0; i < s->n_ifaces; i++) {
+		int n = kp_shaper_stats(s->shaper, s->ifaces[i], cs, KP_MAX_BW_RULES + 2);
+
+		kp_json_arr(j, s->ifaces[i]);
+		for (int k = 0; k < n; k++) {
+			kp_json_obj(j, NULL);
+			kp_json_str(j, "app", cs[k].app == KP_SHAPER_APP_DEFAULT ? "(unlimited)"
+										   : kp_app_name(cs[k].app));
+			kp_json_u64(j, "bytes", cs[k].bytes);
+			kp_json_u64(j, "packets", cs[k].packets);
+			kp_json_u64(j, "drops", cs[k].drops);
+			kp_json_u64(j, "overlimits", cs[k].overlimits);
+			kp_json_end(j);
+		}
+		kp_json_end_arr(j);
+	}
+	kp_json_end(j);
+#else
+	(void)s;
+	(void)j;
+#endif
 }
 
 struct list_ctx {
@@ -164,6 +203,7 @@ void kp_stats_write(struct kp_stats_ctx *s, uint64_t ct_events_lost)
 		kp_json_end_arr(&j);
 		kp_json_end(&j);
 	}
+	shaper_members(s, &j);
 	kp_json_end(&j);
 	kp_json_end(&j);
 	if (!j.oom && s->out)

@@ -18,11 +18,16 @@ struct kp_output;
 
 #define KP_STATS_CACHE_LIST 256 /* entries listed at most (the counters cover all) */
 
+struct kp_shaper;
+
 struct kp_stats_ctx {
 	struct kp_worker *w;
 	unsigned nw;
 	struct kp_conncache *cache;
 	struct kp_output *out;
+	struct kp_shaper *shaper;      /* NULL: no bandwidth limits */
+	const char *const *ifaces;
+	unsigned n_ifaces;
 };
 
 void kp_stats_init(struct kp_stats_ctx *s, struct kp_worker *w, unsigned nw,

@@ -43,6 +43,7 @@ TESTS=(
 	sigkill_fail_open
 	sighup_reload
 	ipv6_classified
+	bandwidth_limit
 )
 
 no_daemon() {
@@ -411,6 +412,36 @@ test_ipv6_classified() {
 	[ "$(ev_count event_type=flow app_proto=http src_ip=$KPT_C1_IP6 dest_ip=$KPT_S_IP6 dest_port=80 \
 		http.url=/big.bin)" = 1 ]
 	[ "$(ev_count event_type=block block.rule=v6-8080 src_ip=$KPT_C1_IP6)" = 1 ]
+}
+
+# `bandwidth = http 20mbit`: a real client's HTTP download through the gateway comes in at
+# 20 Mbit/s (±10%: the first packets, before the flow is decided and marked, pass
+# unlimited) while another application (iperf3, unknown) runs unlimited beside it; the
+# stats event shows the class's counters; a clean stop removes the HTB tree.
+test_bandwidth_limit() {
+	local r bytes secs mbit ip pid j
+	start -c "$(conf "bandwidth = http 20mbit" "shaper.link = 40gbit")"
+	grep -q "bandwidth: http at 20 Mbit/s" "$KPT_DAEMON_LOG"
+	kpt_bg $KPT_NS_S iperf3 -s -B $KPT_S_IP -p 5201
+	kpt_wait_port $KPT_NS_S 5201
+	ip netns exec $KPT_NS_C2 iperf3 -c $KPT_S_IP -p 5201 -t 6 -J >"$KPT_TMP/iperf.json" &
+	pid=$!
+	r=$(ip netns exec $KPT_NS_C1 curl -q --noproxy '*' -s --max-time 6 -o /dev/null \
+		-w '%{size_download} %{time_total}' "http://$KPT_S_IP/big.bin" || true)
+	wait $pid
+	bytes=${r% *} secs=${r#* }
+	mbit=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", b * 8 / s / 1e6 }')
+	ip=$($KPT_PY -c 'import json,sys; print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' "$KPT_TMP/iperf.json")
+	echo "# http under the 20 Mbit/s limit: $mbit Mbit/s ($bytes bytes in $secs s); iperf3 beside it: $ip Mbit/s"
+	j=$(stat_now shaper)
+	echo "# shaper stats: ${j:0:300}"
+	stop_daemon
+	awk -v m="$mbit" 'BEGIN { exit !(m >= 18 && m <= 22) }'
+	[ "$ip" -gt 200 ]
+	case $j in *"'app': 'http'"*) ;; *) return 1 ;; esac
+	for f in $KPT_GW_IFACES; do
+		! ip netns exec $KPT_NS_GW tc qdisc show dev "$f" | grep -q htb
+	done
 }
 
 # --- runner -----------------------------------------------------------------------------
