@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "flow/flow.h"
 #include "output/json.h"
+#include "output/writer.h"
 
 #include <netinet/in.h>
 #include <stdint.h>
@@ -76,6 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kp_flow *f;
 	struct kp_probe_bufs *pb;
 	struct kp_json j;
+	struct kp_output o;
+	bool out_open = false;
+	char oerr[128];
 	void *st = NULL;
 	bool matched = false, done = false;
 	uint64_t ts = 1700000000000000ull;
@@ -91,6 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!e || !f || !pb)
 		goto out;
 	e->cfg = &cfg;
+	/* chat audit on, events to /dev/null: the chat writer sees the module's hostile text */
+	cfg.chat_audit = true;
+	kp_json_init(&e->json);
+	if (kp_output_open(&o, "/dev/null", 0, oerr, sizeof(oerr)) == 0) {
+		out_open = true;
+		e->out = &o;
+	}
 	kp_expect_table_init(&e->cls.expect, cfg.expect_ttl);
 	if (kp_peer_cache_init(&e->cls.peers, 256, cfg.peer_cache_ttl))
 		goto out;
@@ -197,6 +208,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out_peers:
 	kp_peer_cache_fini(&e->cls.peers);
 out:
+	if (e) {
+		if (e->json.buf && e->json.len && strlen(e->json.buf) != e->json.len)
+			abort(); /* an event with a NUL inside: escaping failed */
+		kp_json_free(&e->json);
+	}
+	if (out_open)
+		kp_output_close(&o);
 	free(pb);
 	free(f);
 	free(e);

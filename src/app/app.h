@@ -116,6 +116,15 @@ struct kp_app_module {
 #define KP_L4_TCP 1
 #define KP_L4_UDP 2
 
+/*
+ * Chat audit: whether `chat` events are wanted (config chat.audit), and one chat
+ * message of this flow (sender, receiver, text as sent; the event escapes it).
+ * command names the protocol's message kind (PRIVMSG, NOTICE, ...).
+ */
+bool kp_app_chat_wanted(const struct kp_app_ctx *ctx);
+void kp_app_chat(const struct kp_app_ctx *ctx, const char *command, const char *from,
+		 const char *to, const uint8_t *text, size_t len);
+
 /* Parsers: replace a generic label by a more specific one (http -> bittorrent). */
 void kp_app_refine(struct kp_app_ctx *ctx, unsigned app, unsigned confidence);
 

@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -333,6 +334,47 @@ static void irc_join(struct kp_irc_state *st, const uint8_t *a, size_t n)
 	}
 }
 
+/*
+ * A PRIVMSG or NOTICE as a chat message: the sender is the line's prefix nick (from
+ * the server), or the client's own nick (to the server); the receiver is the first
+ * parameter; the text is the trailing parameter. CTCP requests (\x01...\x01: DCC,
+ * VERSION) are not chat, except ACTION (/me), whose text is kept.
+ */
+static void irc_chat(struct irc_pctx *p, const uint8_t *l, size_t c, const uint8_t *cmd,
+		     size_t cn, size_t a)
+{
+	char from[64], to[128], command[8];
+	const uint8_t *text;
+	size_t tl, t, i;
+
+	if (!kp_app_chat_wanted(p->ctx))
+		return;
+	kp_copy_field(command, sizeof(command), cmd, kp_tok_len(cmd, cn));
+	if (c > 1) {
+		size_t pl = kp_tok_len(l + 1, c - 1);
+		const uint8_t *bang = memchr(l + 1, '!', pl);
+
+		kp_copy_field(from, sizeof(from), l + 1, bang ? (size_t)(bang - (l + 1)) : pl);
+	} else {
+		snprintf(from, sizeof(from), "%s", p->st->nick);
+	}
+	t = kp_tok_len(cmd + a, cn - a);
+	kp_copy_field(to, sizeof(to), cmd + a, t);
+	i = kp_skip_sp(cmd, cn, a + t);
+	if (i >= cn)
+		return;
+	text = cmd + i + (cmd[i] == ':');
+	tl = cn - i - (cmd[i] == ':');
+	if (tl && text[0] == 1) {
+		if (tl < 8 || memcmp(text, "\x01" "ACTION ", 8))
+			return; /* CTCP: DCC offers, VERSION, PING ... */
+		text += 8, tl -= 8;
+		if (tl && text[tl - 1] == 1)
+			tl--;
+	}
+	kp_app_chat(p->ctx, command, from, to, text, tl);
+}
+
 static uint32_t irc_line(void *arg, const uint8_t *l, size_t n)
 {
 	struct irc_pctx *p = arg;
@@ -342,6 +384,8 @@ static uint32_t irc_line(void *arg, const uint8_t *l, size_t n)
 	size_t cn = n - c;
 
 	a = kp_skip_sp(cmd, cn, kp_tok_len(cmd, cn));
+	if (irc_tok_is(cmd, cn, "PRIVMSG") || irc_tok_is(cmd, cn, "NOTICE"))
+		irc_chat(p, l, c, cmd, cn, a);
 	if (irc_tok_is(cmd, cn, "PRIVMSG")) {
 		irc_dcc(p, l, n);
 	} else if (p->ctx->dir == KP_DIR_TOSERVER && irc_tok_is(cmd, cn, "NICK")) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Probe dispatch, signatures for leftovers, and parser feeding (see classify.h). */
 #include "classify/classify.h"
+#include "output/eve.h"
 #include "classify/sig.h"
 #include "engine/engine.h"
 #include "flow/flow.h"
@@ -383,6 +384,20 @@ void kp_app_refine(struct kp_app_ctx *ctx, unsigned app, unsigned confidence)
 		return;
 	ctx->label->app = (uint16_t)app;
 	ctx->label->confidence = (uint8_t)confidence;
+}
+
+bool kp_app_chat_wanted(const struct kp_app_ctx *ctx)
+{
+	return ctx->eng && ctx->eng->out && ctx->eng->cfg->chat_audit;
+}
+
+void kp_app_chat(const struct kp_app_ctx *ctx, const char *command, const char *from,
+		 const char *to, const uint8_t *text, size_t len)
+{
+	if (!kp_app_chat_wanted(ctx) || !ctx->flow)
+		return;
+	kp_eve_chat(ctx->eng, ctx->flow, ctx->ts_us, ctx->dir, command, from, to, text, len);
+	ctx->eng->st.events++;
 }
 
 void kp_expect_add(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,

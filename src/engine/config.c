@@ -70,6 +70,8 @@ static const struct opt opts[] = {
 	 "seconds an announced data connection (FTP, DCC) is awaited"},
 	{"events", OPT_STR, O(events), sizeof(((struct kp_config *)0)->events), 0, 0,
 	 "events file (JSON lines); - for standard output"},
+	{"chat.audit", OPT_BOOL, O(chat_audit), 0, 0, 0,
+	 "yes: one chat event per chat message (IRC PRIVMSG and NOTICE): sender, receiver, text"},
 	{"stats.interval", OPT_U32, O(stats_interval), 0, 0, 86400,
 	 "seconds between stats events inline (0 = only at exit)"},
 	{"mode", OPT_MODE, O(mode), 0, 0, 0,

@@ -44,6 +44,7 @@ struct kp_config {
 	/* output */
 	char events[512];           /* events file; "-" = stdout; empty = default */
 	uint32_t stats_interval;    /* seconds between stats events inline; 0 = only at exit */
+	bool chat_audit;            /* write a chat event per chat message (IRC, ...) */
 
 	/* inline (NFQUEUE) */
 	int mode;                   /* enum kp_mode */

@@ -109,6 +109,26 @@ void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule
 		kp_output_line(e->out, j->buf, j->len);
 }
 
+void kp_eve_chat(struct kp_engine *e, const struct kp_flow *f, uint64_t ts_us, int dir,
+		 const char *command, const char *from, const char *to, const uint8_t *text,
+		 size_t len)
+{
+	struct kp_json *j = &e->json;
+
+	head(e, f, ts_us, "chat");
+	kp_json_obj(j, "chat");
+	kp_json_str(j, "app", kp_app_name(f->app));
+	kp_json_str(j, "command", command);
+	kp_json_str(j, "from", from);
+	kp_json_str(j, "to", to);
+	kp_json_strn(j, "text", text, len);
+	kp_json_str(j, "direction", dir == 0 ? "toserver" : "toclient");
+	kp_json_end(j);
+	kp_json_end(j);
+	if (!j->oom)
+		kp_output_line(e->out, j->buf, j->len);
+}
+
 void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_reason r)
 {
 	struct kp_json *j = &e->json;

@@ -23,6 +23,14 @@ void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule
 		  const char *rule_file, unsigned rule_line, const char *rule_text, bool reset,
 		  bool cached);
 
+/*
+ * A "chat" event: one message of a chat protocol (IRC PRIVMSG/NOTICE, ...) with its
+ * sender, receiver and text (escaped exactly), and which way it went.
+ */
+void kp_eve_chat(struct kp_engine *e, const struct kp_flow *f, uint64_t ts_us, int dir,
+		 const char *command, const char *from, const char *to, const uint8_t *text,
+		 size_t len);
+
 /* Writes an address of family (AF_INET/AF_INET6) into buf (INET6_ADDRSTRLEN bytes). */
 void kp_addr_str(int family, const uint8_t *addr, char *buf, size_t len);
 

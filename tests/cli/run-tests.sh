@@ -134,6 +134,30 @@ printf 'rule = block app=ftp\nrule = allow app=http\n' >"$tmp/pol.conf"
 check "bad rule: exit 1 naming FILE:LINE and the word" \
 	$([ $? = 1 ] && grep -q "pol.conf:2: .*allow" "$tmp/e" && [ "$(wc -l <"$tmp/e")" = 1 ]; echo $?)
 
+# chat audit: every IRC PRIVMSG/NOTICE of the ngircd/irssi capture as a chat event, exactly
+# (sender, receiver, text, direction); CTCP (VERSION, the DCC offer) is not chat; off by default
+irc=$here/captures/pcap/irc-ngircd.pcap
+"$bin" --quiet -r "$irc" -s chat.audit=yes -l "$tmp/chat.json"
+check "chat audit: the IRC messages, exactly" $(python3 - "$tmp/chat.json" <<'PY'
+import json, sys
+got = [(c["command"], c["from"], c["to"], c["text"], c["direction"])
+       for c in (json.loads(l)["chat"] for l in open(sys.argv[1]) if '"event_type":"chat"' in l)]
+want = [
+    ("PRIVMSG", "alice", "#kp2padm", "Hello bob, this is alice on the kp2padm test channel.", "toserver"),
+    ("PRIVMSG", "bob", "#kp2padm", "Hi alice! I can read you fine.", "toclient"),
+    ("PRIVMSG", "alice", "bob", "a private word: can I send you a file?", "toserver"),
+    ("PRIVMSG", "bob", "alice", "sure, send it over DCC", "toclient"),
+    ("NOTICE", "bob", "alice", "ready when you are", "toclient"),
+    ("PRIVMSG", "alice", "#kp2padm", "Got it? Bye for now.", "toserver"),
+    ("NOTICE", "irc.kp2padm.test", "alice",
+     "Connection statistics: client 0.5 kb, server 2.5 kb.", "toclient"),
+]
+sys.exit(0 if got == want else 1)
+PY
+echo $?)
+"$bin" --quiet -r "$irc" -l "$tmp/chat.json"
+check "chat audit is off by default" $(! grep -q '"event_type":"chat"' "$tmp/chat.json"; echo $?)
+
 # inline mode without the privileges it needs refuses with one clear line
 unpriv=()
 [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
