@@ -29,6 +29,7 @@
 #include "bpf/shape.h"
 #include "bpf/shape.skel.h"
 #include "kern/shaper.h"
+#include "util/err.h"
 
 #define KP_SHAPER_PRIO 1
 #define KP_SHAPER_QUANTUM 60000     /* bytes per DRR round: > a GSO super-packet's share */
@@ -52,19 +53,6 @@ struct kp_nl {
 	unsigned seq;
 	char buf[32768];
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int nl_open(struct kp_nl *nl)
 {
@@ -284,7 +272,7 @@ int kp_shaper_install(struct kp_shaper **out, const struct kp_shaper_config *c, 
 
 	*out = NULL;
 	if (c->n_ifaces == 0 || c->n_ifaces > KP_SHAPER_MAX_IFACES) {
-		seterr(err, errlen, "shaper: %u interfaces (1..%d)", c->n_ifaces,
+		kp_set_err(err, errlen, "shaper: %u interfaces (1..%d)", c->n_ifaces,
 		       KP_SHAPER_MAX_IFACES);
 		return -EINVAL;
 	}
@@ -292,18 +280,18 @@ int kp_shaper_install(struct kp_shaper **out, const struct kp_shaper_config *c, 
 		unsigned v = c->classes[i].app + 1u;
 
 		if (v >= KP_SHAPE_VALUES || v >= vmax || v >= KP_SHAPER_DEFAULT_MINOR) {
-			seterr(err, errlen, "shaper: app %u does not fit mark mask 0x%08x",
+			kp_set_err(err, errlen, "shaper: app %u does not fit mark mask 0x%08x",
 			       c->classes[i].app, mask);
 			return -EINVAL;
 		}
 		if (!c->classes[i].rate_bps) {
-			seterr(err, errlen, "shaper: app %u has rate 0", c->classes[i].app);
+			kp_set_err(err, errlen, "shaper: app %u has rate 0", c->classes[i].app);
 			return -EINVAL;
 		}
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		seterr(err, errlen, "shaper: out of memory");
+		kp_set_err(err, errlen, "shaper: out of memory");
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < c->n_ifaces; i++) {
@@ -313,7 +301,7 @@ int kp_shaper_install(struct kp_shaper **out, const struct kp_shaper_config *c, 
 		f->ifindex = (int)if_nametoindex(c->ifaces[i]);
 		if (!f->ifindex) {
 			rc = -errno;
-			seterr(err, errlen, "shaper: interface %s: %s", c->ifaces[i], strerror(errno));
+			kp_set_err(err, errlen, "shaper: interface %s: %s", c->ifaces[i], strerror(errno));
 			free(s);
 			return rc;
 		}
@@ -323,14 +311,14 @@ int kp_shaper_install(struct kp_shaper **out, const struct kp_shaper_config *c, 
 	s->skel = kp_shape_bpf__open();
 	if (!s->skel) {
 		rc = -errno;
-		seterr(err, errlen, "shaper: opening the bpf object: %s", strerror(errno));
+		kp_set_err(err, errlen, "shaper: opening the bpf object: %s", strerror(errno));
 		goto fail;
 	}
 	s->skel->rodata->kp_shape_mask = mask;
 	s->skel->rodata->kp_shape_shift = shift;
 	rc = kp_shape_bpf__load(s->skel);
 	if (rc) {
-		seterr(err, errlen, "shaper: loading the bpf program: %s", strerror(-rc));
+		kp_set_err(err, errlen, "shaper: loading the bpf program: %s", strerror(-rc));
 		goto fail;
 	}
 	map_fd = bpf_map__fd(s->skel->maps.kp_shape_classes);
@@ -340,21 +328,21 @@ int kp_shaper_install(struct kp_shaper **out, const struct kp_shaper_config *c, 
 
 		if (bpf_map_update_elem(map_fd, &v, &minor, BPF_ANY)) {
 			rc = -errno;
-			seterr(err, errlen, "shaper: filling the class map: %s", strerror(errno));
+			kp_set_err(err, errlen, "shaper: filling the class map: %s", strerror(errno));
 			goto fail;
 		}
 	}
 
 	rc = nl_open(&nl);
 	if (rc) {
-		seterr(err, errlen, "shaper: rtnetlink socket: %s", strerror(-rc));
+		kp_set_err(err, errlen, "shaper: rtnetlink socket: %s", strerror(-rc));
 		goto fail;
 	}
 	for (unsigned i = 0; i < s->n_ifaces; i++) {
 		s->ifs[i].installed = true; /* from the first request on, clean up on failure */
 		rc = install_iface(&nl, s->ifs[i].ifindex, c, link, prog_fd, &what);
 		if (rc) {
-			seterr(err, errlen, "shaper: %s on %s: %s", what, s->ifs[i].name,
+			kp_set_err(err, errlen, "shaper: %s on %s: %s", what, s->ifs[i].name,
 			       strerror(-rc));
 			goto fail;
 		}
@@ -477,12 +465,12 @@ int kp_shaper_cleanup(const char *const *ifaces, unsigned n, char *err, size_t e
 	int rc, removed = 0;
 
 	if (!nl) {
-		seterr(err, errlen, "shaper: out of memory");
+		kp_set_err(err, errlen, "shaper: out of memory");
 		return -ENOMEM;
 	}
 	rc = nl_open(nl);
 	if (rc) {
-		seterr(err, errlen, "shaper: rtnetlink socket: %s", strerror(-rc));
+		kp_set_err(err, errlen, "shaper: rtnetlink socket: %s", strerror(-rc));
 		free(nl);
 		return rc;
 	}
@@ -493,7 +481,7 @@ int kp_shaper_cleanup(const char *const *ifaces, unsigned n, char *err, size_t e
 			continue; /* gone with its qdisc */
 		rc = del_root_if_ours(nl, ifindex);
 		if (rc < 0) {
-			seterr(err, errlen, "shaper: removing the qdisc on %s: %s", ifaces[i],
+			kp_set_err(err, errlen, "shaper: removing the qdisc on %s: %s", ifaces[i],
 			       strerror(-rc));
 			break;
 		}
