@@ -318,7 +318,6 @@ int main(int argc, char **argv)
 			.nsets = nsets,
 			.sigs = sigs,
 			.out = &out,
-			.out_path = log_path,
 			.quiet = quiet,
 		};
 

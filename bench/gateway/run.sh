@@ -204,16 +204,6 @@ medians() {
 	ALL_G=$(printf '%s\n' "$@" | awk '{printf "%s ", $1}')
 }
 
-# RUNS iperf3 runs -> sets MED_G MED_GW MED_SI MED_BUSY
-iperf_runs() {
-	local r out=()
-	for r in $(seq 1 "$RUNS"); do
-		out+=("$(iperf_run)")
-		sleep 0.5
-	done
-	medians "${out[@]}"
-}
-
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", b / a; else print "-" }'
 }

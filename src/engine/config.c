@@ -148,6 +148,74 @@ void kp_config_defaults(struct kp_config *c)
 	c->shaper_link_bps = 10000000000ull;
 }
 
+/* Keys whose values are words: each word and the enum value it stands for. */
+struct keyword {
+	const char *word;
+	int value;
+	bool alias;     /* accepted, not listed in messages */
+};
+
+static const struct keyword kw_csum[] = {
+	{"auto", KP_CSUM_MODE_AUTO, false},
+	{"strict", KP_CSUM_MODE_STRICT, false},
+	{"off", KP_CSUM_MODE_OFF, false},
+	{NULL, 0, false},
+};
+static const struct keyword kw_mode[] = {
+	{"default", KP_MODE_DEFAULT, false},
+	{"p2padm", KP_MODE_P2PADM, false},
+	{"accept", KP_MODE_ACCEPT, false},
+	{NULL, 0, false},
+};
+static const struct keyword kw_bypass[] = {
+	{"yes", KP_BYPASS_MARK, false},
+	{"headers", KP_BYPASS_HEADERS, false},
+	{"no", KP_BYPASS_NO, false},
+	{"mark", KP_BYPASS_MARK, true},
+	{NULL, 0, false},
+};
+
+static const struct keyword *keywords(enum opt_type t)
+{
+	return t == OPT_CSUM ? kw_csum : t == OPT_MODE ? kw_mode : kw_bypass;
+}
+
+/* The listed word of value v (for --help-config's defaults). */
+static const char *keyword_of(const struct keyword *k, int v)
+{
+	for (; k->word; k++)
+		if (k->value == v && !k->alias)
+			return k->word;
+	return "?";
+}
+
+/* Stores the value of word val as an int; else "KEY: 'VAL' is not A, B or C". */
+static int set_keyword(const struct keyword *k, const char *key, const char *val, void *base,
+		       char *err, size_t errlen)
+{
+	size_t n = 0, len = 0, listed = 0;
+	char words[128] = "";
+
+	for (const struct keyword *w = k; w->word; w++) {
+		if (!strcmp(w->word, val)) {
+			memcpy(base, &w->value, sizeof(w->value));
+			return 0;
+		}
+		listed += !w->alias;
+	}
+	for (const struct keyword *w = k; w->word; w++) {
+		if (w->alias)
+			continue;
+		n++;
+		len += (size_t)snprintf(words + len, sizeof(words) - len, "%s%s",
+					n == 1 ? "" : n == listed ? " or " : ", ", w->word);
+		if (len >= sizeof(words))
+			break;
+	}
+	snprintf(err, errlen, "%s: '%s' is not %s", key, val, words);
+	return -1;
+}
+
 static int parse_u64(const char *v, bool size, uint64_t *out)
 {
 	char *end;
@@ -325,22 +393,10 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 			}
 			strcpy(base, val);
 			return 0;
-		case OPT_CSUM: {
-			int m;
-
-			if (!strcmp(val, "auto"))
-				m = KP_CSUM_MODE_AUTO;
-			else if (!strcmp(val, "strict"))
-				m = KP_CSUM_MODE_STRICT;
-			else if (!strcmp(val, "off"))
-				m = KP_CSUM_MODE_OFF;
-			else {
-				snprintf(err, errlen, "checksum: '%s' is not auto, strict or off", val);
-				return -1;
-			}
-			memcpy(base, &m, sizeof(m));
-			return 0;
-		}
+		case OPT_CSUM:
+		case OPT_MODE:
+		case OPT_BYPASS:
+			return set_keyword(keywords(o->type), key, val, base, err, errlen);
 		case OPT_BOOL: {
 			bool b;
 
@@ -368,44 +424,11 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 					 key, val);
 				return -1;
 			}
-			x = y;
 			{
-				uint32_t z = (uint32_t)x;
+				uint32_t z = (uint32_t)y;
 
 				memcpy(base, &z, sizeof(z));
 			}
-			return 0;
-		}
-		case OPT_BYPASS: {
-			int m;
-
-			if (!strcmp(val, "yes") || !strcmp(val, "mark"))
-				m = KP_BYPASS_MARK;
-			else if (!strcmp(val, "headers"))
-				m = KP_BYPASS_HEADERS;
-			else if (!strcmp(val, "no"))
-				m = KP_BYPASS_NO;
-			else {
-				snprintf(err, errlen, "bypass: '%s' is not yes, headers or no", val);
-				return -1;
-			}
-			memcpy(base, &m, sizeof(m));
-			return 0;
-		}
-		case OPT_MODE: {
-			int m;
-
-			if (!strcmp(val, "default"))
-				m = KP_MODE_DEFAULT;
-			else if (!strcmp(val, "p2padm"))
-				m = KP_MODE_P2PADM;
-			else if (!strcmp(val, "accept"))
-				m = KP_MODE_ACCEPT;
-			else {
-				snprintf(err, errlen, "mode: '%s' is not default, p2padm or accept", val);
-				return -1;
-			}
-			memcpy(base, &m, sizeof(m));
 			return 0;
 		}
 		case OPT_SIGENG:
@@ -530,14 +553,14 @@ void kp_config_print_help(FILE *out)
 			snprintf(def, sizeof(def), "%s", *base ? base : "(none)");
 			break;
 		case OPT_CSUM:
-			snprintf(def, sizeof(def), "auto");
-			break;
 		case OPT_MODE:
-			snprintf(def, sizeof(def), "default");
+		case OPT_BYPASS: {
+			int v;
+
+			memcpy(&v, base, sizeof(v));
+			snprintf(def, sizeof(def), "%s", keyword_of(keywords(o->type), v));
 			break;
-		case OPT_BYPASS:
-			snprintf(def, sizeof(def), "yes");
-			break;
+		}
 		case OPT_BOOL:
 			snprintf(def, sizeof(def), "%s", *(const bool *)base ? "yes" : "no");
 			break;

@@ -172,12 +172,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 	memset(v, 0, sizeof(*v));
 	e->st.packets++;
 	e->st.bytes += p->len;
-	if (p->ts_us > e->now_us)
-		e->now_us = p->ts_us;
-	if (e->now_us >= e->next_sweep_us) {
-		kp_flow_table_expire(&e->ft, e->now_us);
-		e->next_sweep_us = e->now_us + SWEEP_INTERVAL_US;
-	}
+	kp_engine_tick(e, p->ts_us);
 	/* The kernel vouches for this packet's checksum (partial/offloaded): do not verify it. */
 	e->dec.csum_mode = (p->flags & KP_PKT_CSUM_OK) ? KP_CSUM_MODE_OFF
 						       : (enum kp_csum_mode)e->cfg->checksum;

@@ -195,7 +195,6 @@ static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, 
 			cl[i].rate_bps = cfg->bw[i].rate_bps;
 			cl[i].ceil_bps = cfg->bw[i].ceil_bps;
 		}
-		kp_shaper_cleanup(ifaces, nif, err, sizeof(err));
 		if (kp_shaper_install(out, &sc, err, sizeof(err))) {
 			fprintf(stderr, "kp2padm: bandwidth shaper: %s\n", err);
 			return -1;
@@ -214,6 +213,16 @@ static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, 
 	fprintf(stderr, "kp2padm: bandwidth limits need eBPF support (this build has none)\n");
 	return -1;
 #endif
+}
+
+/* Prints the policy in force under a heading (start-up and reload). */
+static void describe_policy(struct kp_policy_holder *ph, const char *heading)
+{
+	struct kp_policy *p = kp_policy_holder_get(ph);
+
+	fputs(heading, stderr);
+	kp_policy_describe(p, stderr);
+	kp_policy_put(p);
 }
 
 /* Re-reads the config file; on success swaps in its policy. */
@@ -249,12 +258,11 @@ static void reload(const struct kp_daemon_args *a, struct kp_policy_holder *ph, 
 		fprintf(stderr, "kp2padm: note: SIGHUP reloads the policy only; the changed "
 				"interfaces, mode, bypass, mark or cache keys take effect at restart\n");
 	if (!quiet) {
-		struct kp_policy *p = kp_policy_holder_get(ph);
+		char heading[600];
 
-		fprintf(stderr, "kp2padm: policy reloaded from %s (applies to new flows):\n",
-			a->cfg_path);
-		kp_policy_describe(p, stderr);
-		kp_policy_put(p);
+		snprintf(heading, sizeof(heading),
+			 "kp2padm: policy reloaded from %s (applies to new flows):\n", a->cfg_path);
+		describe_policy(ph, heading);
 	}
 	kp_config_free(&nc);
 }
@@ -324,13 +332,8 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		return 1;
 	}
 	cfg->policy = NULL; /* the holder owns it */
-	if (!a->quiet) {
-		struct kp_policy *p = kp_policy_holder_get(ph);
-
-		fprintf(stderr, "kp2padm: policy:\n");
-		kp_policy_describe(p, stderr);
-		kp_policy_put(p);
-	}
+	if (!a->quiet)
+		describe_policy(ph, "kp2padm: policy:\n");
 
 	/* The connection cache: in the kernel when possible, else in user space. */
 	if (cfg->mode == KP_MODE_DEFAULT && cfg->cache_ttl) {

@@ -24,7 +24,6 @@ struct kp_daemon_args {
 	int nsets;
 	const struct kp_sigset *sigs;
 	struct kp_output *out;
-	const char *out_path;
 	bool quiet;
 };
 

@@ -11,6 +11,7 @@
 #include "kern/shaper.h"
 #endif
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <time.h>
@@ -77,7 +78,7 @@ static void list_entry(void *arg, const struct kp_cc_key *k, uint64_t hits, uint
 	kp_json_str(c->j, "src_ip", a);
 	kp_addr_str(fam, k->daddr, a, sizeof(a));
 	kp_json_str(c->j, "dest_ip", a);
-	kp_json_u64(c->j, "dest_port", (uint16_t)((k->dport >> 8) | (k->dport << 8)));
+	kp_json_u64(c->j, "dest_port", ntohs(k->dport));
 	kp_json_str(c->j, "proto", k->proto == IPPROTO_TCP ? "TCP" : "UDP");
 	kp_json_u64(c->j, "hits", hits);
 	kp_json_u64(c->j, "ttl", ttl_left_s);

@@ -246,10 +246,21 @@ static int config_valid(const struct kp_nf_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The NFQUEUE target's queue option and argument for count queues from first. */
+static const char *queue_arg(unsigned first, unsigned count, char *buf, size_t len)
+{
+	if (count == 1)
+		snprintf(buf, len, "%u", first);
+	else
+		snprintf(buf, len, "%u:%u", first, first + count - 1);
+	return count == 1 ? "--queue-num" : "--queue-balance";
+}
+
 /* The install commands, in order: chains, their rules, then the jumps into them. */
 static void gen_rules(const struct kp_nf_config *c, const char *comment, struct nf_rules *rs)
 {
 	char mask[16], nomark[24], blocked[24], queue[16];
+	const char *qopt = queue_arg(c->queue_first, c->queue_count, queue, sizeof(queue));
 
 	snprintf(mask, sizeof(mask), "0x%08x", c->mark_mask);
 	snprintf(nomark, sizeof(nomark), "0/0x%08x", c->mark_mask);
@@ -278,27 +289,16 @@ static void gen_rules(const struct kp_nf_config *c, const char *comment, struct 
 	if (c->bypass && c->header_queues) {
 		/* decided flows: to the header-only queues, hashed like the full ones */
 		char hq[16];
+		const char *hopt = queue_arg(c->queue_first + c->queue_count, c->queue_count, hq,
+					     sizeof(hq));
 
-		if (c->queue_count == 1)
-			snprintf(hq, sizeof(hq), "%u", c->queue_first + 1u);
-		else
-			snprintf(hq, sizeof(hq), "%u:%u", c->queue_first + c->queue_count,
-				 c->queue_first + 2u * c->queue_count - 1);
 		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "!", "--mark",
-			 nomark, "-j", "NFQUEUE", c->queue_count == 1 ? "--queue-num" : "--queue-balance",
-			 hq, "--queue-bypass", NULL);
+			 nomark, "-j", "NFQUEUE", hopt, hq, "--queue-bypass", NULL);
 	} else if (c->bypass) {
 		rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-m", "mark", "!", "--mark",
 			 nomark, "-j", "RETURN", NULL);
 	}
-	if (c->queue_count == 1)
-		snprintf(queue, sizeof(queue), "%u", c->queue_first);
-	else
-		snprintf(queue, sizeof(queue), "%u:%u", c->queue_first,
-			 c->queue_first + c->queue_count - 1);
 	for (unsigned i = 0; i < (c->n_ifaces ? c->n_ifaces : 1); i++) {
-		const char *qopt = c->queue_count == 1 ? "--queue-num" : "--queue-balance";
-
 		if (c->n_ifaces)
 			rule_add(rs, "-t", "filter", "-A", KP_NF_CHAIN_FWD, "-i", c->ifaces[i],
 				 "-j", "NFQUEUE", qopt, queue, "--queue-bypass", NULL);
