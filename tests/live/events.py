@@ -9,9 +9,11 @@
                                          one line ("n/a" for a missing one; cache.* are 0
                                          when the daemon runs without a cache)
 
-Values compare as text: True/False for booleans, numbers in decimal.
+Values compare as text: True/False for booleans, numbers in decimal. A filter
+KEY~REGEX instead of KEY=VALUE matches when REGEX is found in the value's text.
 """
 import json
+import re
 import sys
 
 
@@ -21,15 +23,25 @@ def get(ev, key):
     return ev
 
 
+def matcher(flt):
+    """KEY=VALUE (equal text) or KEY~REGEX (found in the text); the first of = and ~ splits."""
+    eq, rx = flt.find("="), flt.find("~")
+    if rx >= 0 and (eq < 0 or rx < eq):
+        key, pat = flt[:rx], re.compile(flt[rx + 1:])
+        return lambda ev: get(ev, key) is not None and pat.search(str(get(ev, key))) is not None
+    key, val = flt.split("=", 1)
+    return lambda ev: str(get(ev, key)) == val
+
+
 def matching(path, filters):
-    want = [f.split("=", 1) for f in filters]
+    want = [matcher(f) for f in filters]
     with open(path, errors="replace") as f:
         for line in f:
             try:
                 ev = json.loads(line)
             except ValueError:
                 continue
-            if all(str(get(ev, k)) == v for k, v in want):
+            if all(m(ev) for m in want):
                 yield ev
 
 
@@ -43,6 +55,12 @@ def main(argv):
     elif cmd == "show":
         for ev in matching(path, argv[3:]):
             if ev.get("event_type") == "stats":
+                continue
+            t = ev.get("event_type")
+            if t not in ("flow", "block"):  # file, chat, virus, search: their own object
+                print("# event", t, ev.get("proto"), "%s:%s > %s:%s" % (
+                    ev.get("src_ip"), ev.get("src_port"), ev.get("dest_ip"), ev.get("dest_port")),
+                    ev.get("app_proto"), json.dumps(ev.get(t), ensure_ascii=False))
                 continue
             print("# event", ev.get("event_type"), ev.get("proto"),
                   "%s:%s > %s:%s" % (ev.get("src_ip"), ev.get("src_port"), ev.get("dest_ip"),

@@ -22,7 +22,7 @@
 #                               the kpt_cleanup trap on EXIT/INT/TERM (unless KPT_KEEP=1)
 #   kpt_down                    kills every process inside kpt-* namespaces, deletes them
 #   kpt_bg NS CMD...            starts CMD in NS in the background (output to a log under
-#                               $KPT_TMP/log), remembers its PID (KPT_LAST_PID)
+#                               $KPT_TMP/log: KPT_LAST_LOG), remembers its PID (KPT_LAST_PID)
 #   kpt_kill PID...             stops PIDs started by kpt_bg (TERM, then KILL after 2 s)
 #   kpt_wait_port NS PORT [tcp|udp]   waits (10 s at most) until PORT listens in NS
 #   kpt_daemon_start ARGS...    $KP2PADM -l $KPT_EVENTS ARGS... in kpt-gw; waits (10 s) for
@@ -69,6 +69,7 @@ KPT_BT_TIMEOUT=${KPT_BT_TIMEOUT:-60}
 
 KPT_PIDS=()
 KPT_LAST_PID=
+KPT_LAST_LOG=
 KPT_TMP=${KPT_TMP:-}
 KPT_OWN_TMP=0
 KPT_DAEMON_PID=
@@ -255,7 +256,7 @@ except OSError as e:
 kpt_status() {
 	local ns
 	if [ -z "$(kpt_ns_list)" ]; then
-		echo "no kpt- namespaces"
+		echo "no $KPT_PREFIX namespaces"
 		return 1
 	fi
 	for ns in $(kpt_ns_list); do
@@ -282,6 +283,7 @@ kpt_bg() {
 	log=$KPT_TMP/log/$(date +%s%N)-$(basename "$1").log
 	ip netns exec "$ns" "$@" >"$log" 2>&1 &
 	KPT_LAST_PID=$!
+	KPT_LAST_LOG=$log
 	KPT_PIDS+=("$KPT_LAST_PID")
 }
 
@@ -539,7 +541,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case ${1:-} in
 	up)
 		KPT_KEEP=1
-		KPT_TMP=/run/kpt-testbed
+		KPT_TMP=/run/${KPT_PREFIX}testbed
 		rm -rf "$KPT_TMP"
 		mkdir -p "$KPT_TMP"
 		trap 'kpt_cleanup' EXIT
@@ -553,7 +555,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		;;
 	down)
 		kpt_down
-		rm -rf /run/kpt-testbed
+		rm -rf "/run/${KPT_PREFIX}testbed"
 		;;
 	status) kpt_status ;;
 	*)
