@@ -67,7 +67,10 @@ TESTS=(
 	irc_dcc_file
 )
 
-# EICAR's test string, kept reversed so that this file is no EICAR file itself.
+# EICAR's test file: made by the scan helper's tools/scan-testdata.py (the source of the
+# test signature database) when the tree has it, else from this reversed string (kept
+# reversed so that this file is no EICAR file itself).
+EICAR_TOOL=$KPT_SRC/tools/scan-testdata.py
 EICAR_REV='*H+H$!ELIF-TSET-SURIVITNA-DRADNATS-RACIE$}7)CC7)^P(45XZP\4[PA@%P!O5X'
 EICAR_SHA=275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f
 SIG=Kp2padm.Test.EICAR
@@ -76,7 +79,11 @@ CHAN='#kp2padm'
 # --- the servers (once per run; the EXIT trap of testbed.sh stops them) ----------------
 # write_files DIR: eicar.com, clean.bin (68 B, not EICAR), x.exe, a.bin
 write_files() {
-	$KPT_PY -c 'import sys; sys.stdout.write(sys.argv[1][::-1])' "$EICAR_REV" >"$1/eicar.com"
+	if [ -f "$EICAR_TOOL" ]; then
+		$KPT_PY "$EICAR_TOOL" eicar "$1/eicar.com"
+	else
+		$KPT_PY -c 'import sys; sys.stdout.write(sys.argv[1][::-1])' "$EICAR_REV" >"$1/eicar.com"
+	fi
 	[ "$(sha256sum "$1/eicar.com" | cut -d' ' -f1)" = "$EICAR_SHA" ]
 	printf 'kp2padm live test: a clean file, exactly as long as the EICAR file.\n' >"$1/clean.bin"
 	[ "$(stat -c %s "$1/clean.bin")" = 68 ]
