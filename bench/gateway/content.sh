@@ -201,8 +201,8 @@ line_daemon() {
 
 # one run of line $1: "gbit gw% busy% seconds bytes" or "fail"
 line_run() {
-	local i=$1 w b a r secs bytes
-	for w in $(seq 1 "${D_WARM[$i]}"); do pass >/dev/null; done
+	local i=$1 b a r secs bytes
+	for _ in $(seq 1 "${D_WARM[$i]}"); do pass >/dev/null; done
 	b=$(cpu_snap)
 	r=$(pass)
 	a=$(cpu_snap)
@@ -247,7 +247,6 @@ for r in $(seq 1 "$RUNS"); do
 	done
 done
 mapfile -t base < <(printf '%s' "${RES[0]}" | tr ';' '\n' | grep .)
-BASE_G=$(printf '%s\n' "${base[@]}" | awk '$1 != "fail" { print $1 }' | median)
 for i in "${!D_NAME[@]}"; do
 	if [[ "${RES[$i]}" == NA:* ]]; then
 		printf '%-34s | %s\n' "${D_NAME[$i]}" "$(printf '%s' "${RES[$i]}" | sed 's/^NA:\([^;]*\);.*/\1/')"
