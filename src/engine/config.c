@@ -123,6 +123,8 @@ static const struct opt opts[] = {
 	 "yes: inline, hold the packet that completes an HTTP/FTP/DCC file until its scan says clean"},
 	{"scan.cache", OPT_U32, O(scan_cache), 0, 0, 1u << 24,
 	 "entries of the cache of scanned content (sha256 -> verdict); 0 = none"},
+	{"mark.class_mask", OPT_HEX32, O(mark_class_mask), 0, 0, 0xffffffffu,
+	 "packet mark bits that carry a bandwidth class on packets still inspected (not saved in conntrack; 0 = limits apply from bypass on only)"},
 	{"flow.timeout.bypassed", OPT_U32, TO(KP_TC_BYPASSED), 0, 1, 86400 * 30,
 	 "seconds a bypassed flow is kept without news from conntrack"},
 };
@@ -157,6 +159,7 @@ void kp_config_defaults(struct kp_config *c)
 	c->ipv6 = true;
 	strcpy(c->queues, "0");
 	c->mark_mask = 0x00ff0000u;
+	c->mark_class_mask = 0x0000ff00u;
 	c->queue_rcvbuf = 8u << 20;
 	c->queue_maxlen = 8192;
 	c->queue_batch = 64;
@@ -354,14 +357,26 @@ static int bandwidth_line(struct kp_config *c, const char *val, char *err, size_
 		snprintf(err, errlen, "bandwidth: expected 'APP RATE [CEIL]' (e.g. bittorrent 20mbit)");
 		return -1;
 	}
-	for (i = 0; i < KP_APP__COUNT; i++)
-		if (!strcmp(kp_app_name(i), app))
-			break;
-	if (i == KP_APP__COUNT) {
-		snprintf(err, errlen, "bandwidth: unknown app '%s' (the labels of kp2padm(8))", app);
-		return -1;
+	if (!strncmp(app, "rule:", 5)) {
+		/* the flows a `rule = pass name=NAME` passes share one class */
+		if (!app[5] || strlen(app + 5) >= sizeof(r.rule)) {
+			snprintf(err, errlen, "bandwidth: 'rule:NAME' needs a rule name");
+			return -1;
+		}
+		snprintf(r.rule, sizeof(r.rule), "%s", app + 5);
+		r.app = KP_BW_RULE_BASE; /* set to the base plus the entry's index below */
+	} else {
+		for (i = 0; i < KP_APP__COUNT; i++)
+			if (!strcmp(kp_app_name(i), app))
+				break;
+		if (i == KP_APP__COUNT) {
+			snprintf(err, errlen,
+				 "bandwidth: unknown app '%s' (the labels of kp2padm(8), or rule:NAME)",
+				 app);
+			return -1;
+		}
+		r.app = (uint16_t)i;
 	}
-	r.app = (uint16_t)i;
 	r.rate_bps = parse_rate(rate);
 	r.ceil_bps = ceil ? parse_rate(ceil) : r.rate_bps;
 	if (!r.rate_bps || !r.ceil_bps || r.ceil_bps < r.rate_bps) {
@@ -371,12 +386,14 @@ static int bandwidth_line(struct kp_config *c, const char *val, char *err, size_
 		return -1;
 	}
 	for (i = 0; i < c->n_bw; i++)
-		if (c->bw[i].app == r.app)
+		if (r.rule[0] ? !strcmp(c->bw[i].rule, r.rule) : c->bw[i].app == r.app)
 			break;
 	if (i == KP_MAX_BW_RULES) {
-		snprintf(err, errlen, "bandwidth: at most %d applications", KP_MAX_BW_RULES);
+		snprintf(err, errlen, "bandwidth: at most %d classes", KP_MAX_BW_RULES);
 		return -1;
 	}
+	if (r.rule[0])
+		r.app = (uint16_t)(KP_BW_RULE_BASE + i);
 	c->bw[i] = r;
 	if (i == c->n_bw)
 		c->n_bw++;

@@ -44,6 +44,7 @@ struct kp_verdict {
 	uint16_t app;     /* the flow's label at this packet (for marks) */
 	uint64_t flow_id; /* 0 when the packet belongs to no flow */
 	uint32_t mark;    /* bits under the config's mark.mask to set (0: leave the mark alone) */
+	uint32_t class_mark; /* bits under mark.class_mask: the bandwidth class of an inspected packet */
 	uint64_t hold_id; /* KP_VERDICT_HOLD: released through content.release(hold_id, accept) */
 };
 

@@ -117,8 +117,13 @@ static void decide(struct kp_engine *e, struct kp_flow *f)
 	pf.app = f->app;
 	pf.classified = f->cls_state != KP_CLS_PENDING;
 	r = kp_policy_decide(e->policy, &pf, &ri);
-	if (r == KP_POLICY_PASS)
+	if (r == KP_POLICY_PASS) {
 		f->pol = KP_POL_PASSED;
+		/* a pass rule with a `bandwidth = rule:NAME` class gives its flows that class */
+		for (unsigned i = 0; ri && i < e->cfg->n_bw; i++)
+			if (e->cfg->bw[i].rule[0] && !strcmp(e->cfg->bw[i].rule, ri->name))
+				f->shape_value = (uint8_t)(e->cfg->bw[i].app + 1u);
+	}
 	else if (r == KP_POLICY_BLOCK)
 		block(e, f, ri);
 }
@@ -138,6 +143,17 @@ void kp_manage_drop_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_ve
 	v->mark = e->cfg->mark_mask;
 	if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK)
 		f->bypassed = true;
+}
+
+/* The mark value of f's bandwidth class, or 0 when it has none. */
+static unsigned class_value(const struct kp_engine *e, const struct kp_flow *f)
+{
+	if (f->shape_value)
+		return f->shape_value;
+	for (unsigned i = 0; i < e->cfg->n_bw; i++)
+		if (!e->cfg->bw[i].rule[0] && e->cfg->bw[i].app == f->app)
+			return f->app + 1u;
+	return 0;
 }
 
 void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict *v)
@@ -163,10 +179,19 @@ void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict
 		break;
 	}
 	v->bypass = f->inspect_done;
+	if (!v->bypass && e->cfg->n_bw && e->cfg->mark_class_mask && kernel_decides(e)) {
+		/* still inspected: this packet alone carries its bandwidth class */
+		unsigned cv = class_value(e, f);
+
+		if (cv)
+			v->class_mark = ((uint32_t)cv << __builtin_ctz(e->cfg->mark_class_mask)) &
+					e->cfg->mark_class_mask;
+	}
 	if (v->bypass && kernel_decides(e)) {
 		unsigned shift = (unsigned)__builtin_ctz(mask);
 
-		v->mark = ((uint32_t)(f->app + 1u) << shift) & mask;
+		v->mark = ((uint32_t)(f->shape_value ? f->shape_value : f->app + 1u) << shift) &
+			  mask;
 		if (!v->mark || v->mark == mask) /* app id does not fit: lowest bit = decided, passed */
 			v->mark = mask & (~mask + 1u);
 		if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK && !f->bypassed) {

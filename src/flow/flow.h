@@ -96,6 +96,7 @@ struct kp_flow {
 	uint8_t pol;              /* enum kp_flow_pol */
 	bool bypassed;            /* a verdict carried the bypass mark: the kernel skips the queue */
 	bool ct_counted;          /* counters were replaced by conntrack's totals at its end */
+	uint8_t shape_value;      /* mark value of a rule's bandwidth class (0: the app's) */
 	int16_t sig;              /* user signature index that labelled it, -1 none */
 	uint64_t parent_id;       /* control flow (ftp-data, DCC), 0 none */
 	struct kp_probe_bufs *pb; /* owned: probe buffers, freed when classification ends */

@@ -186,6 +186,7 @@ static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, 
 			.ifaces = ifaces,
 			.n_ifaces = nif,
 			.mark_mask = cfg->mark_mask,
+			.class_mask = cfg->mark_class_mask,
 			.classes = cl,
 			.n_classes = cfg->n_bw,
 			.link_bps = cfg->shaper_link_bps,
@@ -205,7 +206,8 @@ static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, 
 			for (unsigned i = 0; i < cfg->n_bw; i++)
 				fprintf(stderr, "kp2padm: bandwidth: %s at %.3g Mbit/s (ceil %.3g) "
 						"on every interface\n",
-					kp_app_name(cfg->bw[i].app), cfg->bw[i].rate_bps / 1e6,
+					cfg->bw[i].rule[0] ? cfg->bw[i].rule : kp_app_name(cfg->bw[i].app),
+					cfg->bw[i].rate_bps / 1e6,
 					cfg->bw[i].ceil_bps / 1e6);
 		return 0;
 	}
@@ -336,6 +338,19 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		return 1;
 	}
 	cfg->policy = NULL; /* the holder owns it */
+	for (unsigned i = 0; i < cfg->n_bw; i++) {
+		struct kp_policy *p = kp_policy_holder_get(ph);
+		bool ok = !cfg->bw[i].rule[0] ||
+			  kp_policy_rule_action(p, cfg->bw[i].rule) == KP_POLICY_PASS;
+
+		kp_policy_put(p);
+		if (!ok) {
+			fprintf(stderr, "kp2padm: bandwidth = rule:%s: no `rule = pass name=%s` in the "
+					"policy\n", cfg->bw[i].rule, cfg->bw[i].rule);
+			kp_policy_holder_free(ph);
+			return 1;
+		}
+	}
 	if (!a->quiet)
 		describe_policy(ph, "kp2padm: policy:\n");
 

@@ -43,8 +43,16 @@ static void shaper_members(struct kp_stats_ctx *s, struct kp_json *j)
 		kp_json_arr(j, s->ifaces[i]);
 		for (int k = 0; k < n; k++) {
 			kp_json_obj(j, NULL);
-			kp_json_str(j, "app", cs[k].app == KP_SHAPER_APP_DEFAULT ? "(unlimited)"
-										   : kp_app_name(cs[k].app));
+			const struct kp_config *cfg = s->nw ? s->w[0].c.cfg : NULL;
+			unsigned ri = cs[k].app - KP_BW_RULE_BASE;
+
+			if (cs[k].app != KP_SHAPER_APP_DEFAULT && cs[k].app >= KP_BW_RULE_BASE && cfg &&
+			    ri < cfg->n_bw)
+				kp_json_str(j, "rule", cfg->bw[ri].rule);
+			else
+				kp_json_str(j, "app", cs[k].app == KP_SHAPER_APP_DEFAULT
+							      ? "(unlimited)"
+							      : kp_app_name(cs[k].app));
 			kp_json_u64(j, "bytes", cs[k].bytes);
 			kp_json_u64(j, "packets", cs[k].packets);
 			kp_json_u64(j, "drops", cs[k].drops);

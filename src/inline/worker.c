@@ -124,6 +124,14 @@ static int on_packet(void *arg, const struct kp_nfq_pkt *np, uint32_t *mark, boo
 			return KP_NFQ_HOLD;
 		return NF_ACCEPT; /* no memory to remember it: the tail passes (fail open) */
 	}
+	if (v.class_mark && v.action == KP_VERDICT_ACCEPT && !v.mark) {
+		/* an inspected packet's bandwidth class: not saved in conntrack (no bypass) */
+		uint32_t cmask = w->c.cfg->mark_class_mask;
+
+		*mark = (np->pkt.mark & ~cmask) | v.class_mark;
+		*set_mark = *mark != np->pkt.mark;
+		return NF_ACCEPT;
+	}
 	if (!v.mark)
 		return v.action == KP_VERDICT_DROP ? NF_DROP : NF_ACCEPT;
 	*mark = (np->pkt.mark & ~mask) | v.mark;

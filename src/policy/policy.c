@@ -520,6 +520,14 @@ bool kp_policy_unknown_blocks(const struct kp_policy *p)
 	return p->unknown == KP_POLICY_BLOCK;
 }
 
+enum kp_policy_result kp_policy_rule_action(const struct kp_policy *p, const char *name)
+{
+	for (unsigned i = 0; p && i < p->nrules; i++)
+		if (!strcmp(p->rules[i].info.name, name))
+			return p->rules[i].action;
+	return KP_POLICY_UNDECIDED;
+}
+
 unsigned kp_policy_rule_count(const struct kp_policy *p)
 {
 	return p->nrules;

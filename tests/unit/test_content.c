@@ -295,6 +295,44 @@ KP_TEST(chat_keyword_rules)
 	free(ev);
 }
 
+/* Bandwidth classes: an inspected flow's packets carry the class bits; a rule's class wins. */
+KP_TEST(bandwidth_class_marks)
+{
+	struct tpipe t;
+	struct tconn c;
+	struct kp_verdict v;
+	static const char reg[] = "NICK alice\r\nUSER alice 0 * :Alice\r\n";
+	static const char welcome[] = ":irc.test 001 alice :Welcome to the test net alice\r\n";
+	static const char m1[] = "PRIVMSG bob :hi\r\n";
+	char *ev;
+
+	/* chat.audit keeps the IRC flow inspected: no bypass, so the class rides in the class bits */
+	tpipe_open(&t, "chat.audit=yes;bandwidth=irc 1mbit");
+	t.eng.inline_mode = true;
+	tconn_open(&c, &t, 2, 40000, 1, 6667);
+	tconn_send(&c, 1, reg, sizeof(reg) - 1);
+	tconn_send(&c, 0, welcome, sizeof(welcome) - 1);
+	v = tconn_send(&c, 1, m1, sizeof(m1) - 1);
+	CHECK(!v.bypass);
+	CHECK_EQ(v.mark, 0);
+	CHECK_EQ(v.class_mark, (uint32_t)(KP_APP_IRC + 1) << 8);
+	ev = tpipe_close(&t);
+	free(ev);
+
+	/* a pass rule with its own class: the bypass mark carries the rule's value (128 + index) */
+	tpipe_open(&t, "rule=pass name=lab src=198.18.0.0/16;bandwidth=rule:lab 5mbit");
+	t.eng.inline_mode = true;
+	tconn_open(&c, &t, 2, 40000, 1, 80);
+	v = tconn_send(&c, 1, http_get, sizeof(http_get) - 1);
+	v = tconn_send(&c, 0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", 40);
+	for (int i = 0; i < 10 && !v.bypass; i++)
+		v = tconn_send(&c, 0, "more", 4);
+	CHECK(v.bypass);
+	CHECK_EQ(v.mark, (uint32_t)(KP_BW_RULE_BASE + 1) << 16);
+	ev = tpipe_close(&t);
+	free(ev);
+}
+
 /* Offline scanning with the test database: EICAR is found, named and blocked; a clean file passes. */
 KP_TEST(scan_finds_eicar)
 {
