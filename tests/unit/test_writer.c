@@ -265,9 +265,11 @@ KP_TEST(writer_thread_stalled_reader)
 	printf("# %d lines in %.1f ms while nobody reads, slowest %.3f ms, %llu dropped\n", total,
 	       now_ms() - start, max_ms, (unsigned long long)o.dropped);
 	CHECK(max_ms < 50);
+	pthread_mutex_lock(&o.lock); /* the writer thread updates queued */
 	CHECK(o.dropped > 0);
 	CHECK(o.dropped < (uint64_t)total);
 	CHECK(o.queued <= 256 << 10);
+	pthread_mutex_unlock(&o.lock);
 	/* now read: close drains what was queued and ends the stream */
 	pthread_create(&rt, NULL, reader_main, &r);
 	CHECK_EQ(kp_output_close(&o), 0);
