@@ -136,7 +136,7 @@ static bool dec_string(struct rd *r, struct bytes *out)
 			case 'u':
 				break;
 			default:
-				return false; /* \/ \b \f are valid JSON, but not the documented form */
+				return false; /* \/ \b \f: valid JSON, not the documented form */
 			}
 			if (r->end - r->p < 6)
 				return false;

@@ -167,8 +167,8 @@ void kp_output_line(struct kp_output *o, const char *s, size_t len)
 		/* outside the lock: stderr may be slow too */
 		if (warn)
 			fprintf(stderr,
-				"kp2padm: events to %s: the writer is behind (queue of %zu bytes full): "
-				"%llu lines dropped so far\n",
+				"kp2padm: events to %s: the writer is behind (queue of %zu bytes "
+				"full): %llu lines dropped so far\n",
 				o->path, budget, (unsigned long long)warn);
 		return;
 	}

@@ -105,8 +105,9 @@ KP_TEST(json_random_bytes_stay_valid)
 KP_TEST(json_python_roundtrip)
 {
 	static const char *const pieces[] = {
-		"a", "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe9", "\xe2\x82\xac", "\xe2\x82",
-		"\xf0\x9f\x98\x80", "\xf0\x9f", "\xed\xa0\x80", "\xc0\xaf", "\xff", "\x80", "\\u00e9",
+		"a", "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe9", "\xe2\x82\xac",
+		"\xe2\x82", "\xf0\x9f\x98\x80", "\xf0\x9f", "\xed\xa0\x80", "\xc0\xaf", "\xff",
+		"\x80", "\\u00e9",
 		"\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xe2\x80\xa8", "\0", "/",
 	};
 	const size_t np = sizeof(pieces) / sizeof(pieces[0]);

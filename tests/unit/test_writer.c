@@ -137,8 +137,8 @@ static void check_lines(int *kp_failed, const char *b, size_t n, int nprod, int 
 		}
 		if (!memcmp(p, "{\"sync\":1}\n", 11) && p == b) {
 			/* the line written before the thread started comes first */
-		} else if (sscanf(p, "{\"p\":%d,\"n\":%d,", &pid, &i) != 2 || pid < 0 || pid >= nprod ||
-		    i < next[pid] || i >= per) {
+		} else if (sscanf(p, "{\"p\":%d,\"n\":%d,", &pid, &i) != 2 || pid < 0 ||
+			   pid >= nprod || i < next[pid] || i >= per) {
 			bad++;
 		} else {
 			wl = make_line(want, pid, i);
@@ -285,8 +285,9 @@ KP_TEST(writer_thread_stalled_reader)
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			int pid, i;
 
-			if (!nl || nl - p != 1000 || sscanf(p, "{\"p\":%d,\"n\":%d,", &pid, &i) != 2 ||
-			    i <= last || memcmp(nl - 2, "\"}", 2)) {
+			if (!nl || nl - p != 1000 ||
+			    sscanf(p, "{\"p\":%d,\"n\":%d,", &pid, &i) != 2 || i <= last ||
+			    memcmp(nl - 2, "\"}", 2)) {
 				bad++;
 				break;
 			}
