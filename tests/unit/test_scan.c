@@ -10,6 +10,7 @@
  * libclamav the tests check that opening fails with a message, and skip.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <poll.h>
@@ -522,6 +523,63 @@ KP_TEST(queue_full_eagain_and_close_drains)
 	CHECK_EQ(q.pending, 0);
 	kp_scan_doneq_fini(&q);
 	free(data);
+}
+
+/* Names of /dev/shm/kp2padm-scan.* into names[]; returns how many. */
+static unsigned shm_scratch(char names[][256], unsigned max)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, "kp2padm-scan.", 13) && n < max)
+			snprintf(names[n++], 256, "%s", e->d_name);
+	closedir(d);
+	return n;
+}
+
+KP_TEST(scratch_in_shm_removed_on_close)
+{
+	char before[32][256], during[32][256], after[32][256], mine[256] = "";
+	uint8_t e[KP_EICAR_LEN], zip[256];
+	struct kp_scan_opts o = {.threads = 1, .queue_max = 4};
+	struct kp_scanner *s = NULL;
+	char err[256], virus[128];
+	unsigned nb, nd, na;
+
+	if (skip())
+		return;
+	if (access("/dev/shm", W_OK) != 0) {
+		printf("skip: /dev/shm not writable\n");
+		return;
+	}
+	o.db_path = db_path();
+	nb = shm_scratch(before, 32);
+	CHECK_EQ(kp_scanner_open_opts(&s, &o, err, sizeof(err)), 0);
+	if (!s)
+		return;
+	nd = shm_scratch(during, 32);
+	CHECK_EQ(nd, nb + 1);
+	for (unsigned i = 0; i < nd; i++) {
+		bool old = false;
+
+		for (unsigned k = 0; k < nb; k++)
+			old |= !strcmp(during[i], before[k]);
+		if (!old)
+			memcpy(mine, during[i], sizeof(mine));
+	}
+	CHECK(mine[0] != '\0');
+	/* libclamav unpacks the zip member there; nothing stays after the scan. */
+	kp_test_eicar(e);
+	size_t n = kp_test_zip_stored(zip, "eicar.com", e, sizeof(e));
+	CHECK_EQ(kp_scanner_scan_now(s, zip, n, virus, sizeof(virus)), KP_SCAN_INFECTED);
+	kp_scanner_close(s);
+	na = shm_scratch(after, 32);
+	for (unsigned i = 0; i < na; i++)
+		CHECK(strcmp(after[i], mine) != 0);
 }
 
 KP_TEST(missing_db_names_path)
