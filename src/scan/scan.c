@@ -36,24 +36,6 @@ int kp_scan_doneq_init(struct kp_scan_doneq *q)
 	return 0;
 }
 
-/* Appends a finished job and makes the eventfd readable. */
-static void doneq_push(struct kp_scan_doneq *q, struct kp_scan_job *job)
-{
-	uint64_t one = 1;
-
-	job->next = NULL;
-	pthread_mutex_lock(&q->lock);
-	if (q->tail)
-		q->tail->next = job;
-	else
-		q->head = job;
-	q->tail = job;
-	/* Cannot fail short of 2^64-2 unread writes; nothing to do if it did. */
-	if (write(q->efd, &one, sizeof(one)) < 0) {
-	}
-	pthread_mutex_unlock(&q->lock);
-}
-
 struct kp_scan_job *kp_scan_doneq_take(struct kp_scan_doneq *q)
 {
 	struct kp_scan_job *list, *j;
@@ -102,6 +84,24 @@ void kp_scan_job_free(struct kp_scan_job *job)
 #include <stdio.h>
 #include <sys/stat.h>
 
+/* Appends a finished job and makes the eventfd readable. */
+static void doneq_push(struct kp_scan_doneq *q, struct kp_scan_job *job)
+{
+	uint64_t one = 1;
+
+	job->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+	/* Cannot fail short of 2^64-2 unread writes; nothing to do if it did. */
+	if (write(q->efd, &one, sizeof(one)) < 0) {
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* Largest file and total scanned (archive members included) per job. */
 #define KP_SCAN_MAX_FILESIZE (256ULL << 20)
 #define KP_SCAN_MAX_SCANSIZE (512ULL << 20)
@@ -130,6 +130,7 @@ struct kp_scanner {
 	struct cl_engine *engine;
 	struct cl_scan_options opts;
 	unsigned sigs;
+	uint64_t max_filesize;   /* larger jobs are errors, not silently "clean" */
 
 	pthread_mutex_t lock;    /* the job queue and stopping */
 	pthread_cond_t cond;
@@ -335,6 +336,12 @@ static enum kp_scan_result scan_buf(const struct kp_scanner *s, const uint8_t *b
 		virus[0] = '\0';
 	if (err && errlen)
 		err[0] = '\0';
+	/* libclamav would skip a file over its limit and call it clean: say it was not scanned. */
+	if ((uint64_t)len > s->max_filesize) {
+		kp_set_err(err, errlen, "%zu bytes: over the scan size limit", len);
+		*ns = 0;
+		return KP_SCAN_ERROR;
+	}
 	/* An empty map is refused by libclamav; nothing to find in zero bytes. */
 	if (!len) {
 		*ns = 0;
@@ -498,6 +505,7 @@ int kp_scanner_open_opts(struct kp_scanner **out, const struct kp_scan_opts *o, 
 	}
 	if (max_filesize > (uint64_t)LLONG_MAX / 2)
 		max_filesize = (uint64_t)LLONG_MAX / 2;
+	s->max_filesize = max_filesize;
 	cl_engine_set_num(s->engine, CL_ENGINE_MAX_FILESIZE, (long long)max_filesize);
 	cl_engine_set_num(s->engine, CL_ENGINE_MAX_SCANSIZE,
 			  (long long)(max_filesize > KP_SCAN_MAX_SCANSIZE / 2 ? 2 * max_filesize
