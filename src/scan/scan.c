@@ -103,8 +103,8 @@ static void doneq_push(struct kp_scan_doneq *q, struct kp_scan_job *job)
 }
 
 /* Largest file and total scanned (archive members included) per job. */
-#define KP_SCAN_MAX_FILESIZE (256ULL << 20)
-#define KP_SCAN_MAX_SCANSIZE (512ULL << 20)
+#define KP_SCAN_MAX_FILESIZE (100ULL << 20)  /* ClamAV's defaults */
+#define KP_SCAN_MAX_SCANSIZE (400ULL << 20)
 #define KP_SCAN_MAX_SCANTIME_MS 60000
 
 /* ---- content cache: sha256 -> verdict, LRU, fixed size ---- */

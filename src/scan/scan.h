@@ -90,7 +90,8 @@ struct kp_scan_opts {
 	const char *tmpdir;
 	bool engine_cache;       /* libclamav's own clean-file cache (MD5 of every file
 				  * and member); off by default: the sha256 cache does it */
-	uint64_t max_filesize;   /* largest file (and member) scanned; 0 = 256 MB */
+	uint64_t max_filesize;   /* largest file (and member) scanned; 0 = 100 MiB; the
+				  * total unpacked per file is max(400 MiB, 2 x this) */
 	uint32_t parse_off;      /* libclamav parsers (CL_SCAN_PARSE_* bits) to turn off;
 				  * 0 = every parser on (archives, documents, HTML, ...) */
 };
