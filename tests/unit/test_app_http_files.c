@@ -3,7 +3,8 @@
  * Files of the http and ftp modules (issue 4 §1): the module's parse() driven
  * directly, with a recording fake of the content.h calls (content_fake.c), on
  * the TCP streams of the project's own captures (tests/captures/pcap:
- * http-nginx.pcap, ftp-vsftpd.pcap; read at test time, skipped when absent)
+ * http-nginx.pcap, ftp-vsftpd.pcap, kqh-http-files.pcap; read at test time,
+ * skipped when absent)
  * and on synthetic messages for what the captures lack (uploads, ranges,
  * Content-Disposition, deflate, chunk boundaries at every position, hostile
  * lengths). The expected sha256 values are those of the files tshark
@@ -250,6 +251,42 @@ KP_TEST(http_nginx_gzip_chunked_and_404)
 	CHECK_STR(fake_attr(1, "status"), "404");
 	CHECK_STR(fake_files[1].sha256,
 		  "533a1ca5d6595793725bca7641d9461a0f00dd1732dded3e4281196f5dd21736");
+	drv_fini(&d);
+}
+
+/* kqh-http-files.pcap (make-kqh-http-files.sh): curl -T upload, curl -r range, RFC 5987 name */
+KP_TEST(http_capture_upload_range_and_rfc5987_name)
+{
+	struct drv d;
+
+	fake_reset();
+	drv_init(&d, &kp_mod_http);
+	if (!feed_pcap(&d, "kqh-http-files.pcap", 80)) {
+		drv_fini(&d);
+		return;
+	}
+	CHECK_EQ(fake_nfiles, 3);
+	CHECK_STR(fake_files[0].name, "upload-20k.bin");
+	CHECK_EQ(fake_files[0].dir, KP_DIR_TOSERVER);
+	CHECK_EQ(fake_files[0].size, 20480);
+	CHECK_EQ(fake_files[0].len, 20480);
+	CHECK_EQ(fake_files[0].closed, 1);
+	CHECK_STR(fake_attr(0, "method"), "PUT");
+	CHECK_STR(fake_files[0].sha256,
+		  "c47c5378c8747adc0e33714f3bcc1bbeee3832d77d908e7facbd33e813e8a918");
+	CHECK_STR(fake_files[1].name, "blob.bin");
+	CHECK_EQ(fake_files[1].dir, KP_DIR_TOCLIENT);
+	CHECK_EQ(fake_files[1].offset, 100);
+	CHECK_EQ(fake_files[1].size, 204800);
+	CHECK_EQ(fake_files[1].len, 1024);
+	CHECK_EQ(fake_files[1].closed, 1);
+	CHECK_STR(fake_attr(1, "status"), "206");
+	CHECK_STR(fake_files[1].sha256, /* bytes 100-1123 of blob.bin */
+		  "25ba2db8685b49e54560c8417867a9c7cd938d050452d44eb967caf062e5c65e");
+	CHECK_STR(fake_files[2].name, "\xe2\x82\xac.exe");
+	CHECK_EQ(fake_files[2].len, 4096);
+	CHECK_STR(fake_files[2].sha256,
+		  "d097b3828422d328e551fc0de8d983c21c27501c5ec152461e36c664d6c7bb36");
 	drv_fini(&d);
 }
 
