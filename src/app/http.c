@@ -900,10 +900,12 @@ static void http_body_data(struct http_fctx *f, struct http_msg *m, const uint8_
 		http_msg_close(f, m, KP_FILE_END_TRUNCATED);
 }
 
-/* The message's body crossed whole. */
+/* The message's body crossed whole (a compressed one must also have decoded whole). */
 static void http_msg_end(struct http_fctx *f, struct http_msg *m)
 {
-	http_msg_close(f, m, KP_FILE_END_COMPLETE);
+	bool zpart = (m->enc == HTTP_ENC_GZIP || m->enc == HTTP_ENC_DEFLATE) && !m->zdone;
+
+	http_msg_close(f, m, zpart ? KP_FILE_END_TRUNCATED : KP_FILE_END_COMPLETE);
 	http_msg_next(m);
 }
 
@@ -1052,6 +1054,13 @@ static uint32_t http_file_line(void *arg, const uint8_t *l, size_t n)
 	struct http_msg *m = &f->fx->m[f->dir];
 	size_t ml, to, tl;
 
+	if (m->phase != HF_DONE) {
+		m->line_bytes += (uint32_t)n + 1;
+		if (m->line_bytes > HTTP_HDR_MAX) {
+			http_msg_fail(f, m); /* a header block (or chunk line run) too long */
+			return KP_LINE_STOP;
+		}
+	}
 	switch (m->phase) {
 	case HF_START:
 		if (n == 0)
@@ -1143,15 +1152,14 @@ static enum kp_parse_result http_parse_files(struct kp_app_ctx *ctx, struct http
 		}
 		take = kp_linebuf_feed(&m->lb, d + off, n - off, http_file_line, &f);
 		off += take;
-		if (m->phase < HF_BODY || m->phase == HF_DONE) {
+		if (m->lb.overflow && m->phase < HF_BODY) {
+			/* a line beyond KP_LINE_MAX is being skipped: it counts too */
 			if (take > HTTP_HDR_MAX - m->line_bytes) {
-				http_msg_fail(&f, m); /* a header block (or chunk line run) too long */
+				http_msg_fail(&f, m);
 				break;
 			}
 			m->line_bytes += (uint32_t)take;
 		}
-		if (m->phase == HF_START && take == 0)
-			break;
 	}
 	if (st->phase[1] == HP_BODY && st->fx->m[1].phase == HF_DONE)
 		st->phase[1] = HP_DONE;

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#define HTTP_TEST_HDR_MAX 16384 /* the module's header block cap */
+
 /* ---- driving a module ---- */
 
 struct drv {
@@ -484,6 +486,53 @@ KP_TEST(http_no_body_responses_and_pipelining)
 	CHECK_EQ(fake_nfiles, 1);
 	CHECK_STR(fake_files[0].name, "c");
 	CHECK_EQ(fake_files[0].len, 3);
+	drv_fini(&d);
+}
+
+/* 40 pipelined requests of ~500 bytes in one chunk: no header-cap false alarm */
+KP_TEST(http_deep_pipelining_in_one_chunk)
+{
+	static char reqs[40 * 600], resps[40 * 100];
+	size_t rl = 0, sl = 0;
+	struct drv d;
+
+	for (int i = 0; i < 40; i++) {
+		rl += (size_t)snprintf(reqs + rl, sizeof(reqs) - rl,
+				       "GET /f%02d.bin HTTP/1.1\r\nHost: p\r\nX-Pad: %0440d\r\n\r\n", i,
+				       0);
+		sl += (size_t)snprintf(resps + sl, sizeof(resps) - sl,
+				       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n%02d", i);
+	}
+	CHECK(rl > HTTP_TEST_HDR_MAX);
+	fake_reset();
+	drv_init(&d, &kp_mod_http);
+	drv_feed(&d, 0, reqs, rl, false);
+	drv_feed(&d, 1, resps, sl, false);
+	CHECK_EQ(fake_nfiles, 40);
+	CHECK_STR(fake_files[0].name, "f00.bin");
+	CHECK_STR(fake_files[7].name, "f07.bin"); /* the pending ring keeps 8 requests */
+	CHECK_EQ(fake_files[39].len, 2);
+	CHECK_EQ(fake_files[39].closed, 1);
+	drv_fini(&d);
+}
+
+KP_TEST(http_truncated_gzip_is_not_complete)
+{
+	static const char text[] = "0123456789abcdefghij0123456789abcdefghij";
+	uint8_t z[256], resp[512];
+	size_t zl = zcompress(16 + MAX_WBITS, (const uint8_t *)text, strlen(text), z, sizeof(z));
+	int hl = snprintf((char *)resp, sizeof(resp),
+			  "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+			  zl - 8); /* without the gzip trailer */
+	struct drv d;
+
+	memcpy(resp + hl, z, zl - 8);
+	fake_reset();
+	drv_init(&d, &kp_mod_http);
+	drv_str(&d, 0, "GET /t.txt HTTP/1.1\r\n\r\n");
+	drv_feed(&d, 1, resp, (size_t)hl + zl - 8, false);
+	CHECK_EQ(fake_nfiles, 1);
+	CHECK_EQ(fake_files[0].closed, 2);
 	drv_fini(&d);
 }
 
