@@ -659,6 +659,56 @@ KP_TEST(http_gzip_bomb_capped)
 	free(resp);
 }
 
+/* Fixed-seed mutations of valid exchanges, split at random points: must not crash (ASan). */
+KP_TEST(http_mutated_messages_do_not_crash)
+{
+	static const char *const seeds[] = {
+		chunked_resp,
+		"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 1-3/9\r\nContent-Length: 3\r\n\r\n"
+		"abcHTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename*=UTF-8''%e2%82%ac.exe"
+		"\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n"
+		"HTTP/1.0 200 OK\r\nContent-Encoding: deflate\r\n\r\nxyz",
+	};
+	uint8_t z[256], buf[1024];
+	size_t zl = zcompress(16 + MAX_WBITS, (const uint8_t *)chunked_resp, sizeof(chunked_resp),
+			      z, sizeof(z));
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+	for (int round = 0; round < 3000; round++) {
+		const char *sd = seeds[round % 3];
+		size_t n = strlen(sd), cut;
+		struct drv d;
+
+		memcpy(buf, sd, n);
+		if (round % 5 == 0 && n + zl < sizeof(buf)) {
+			memcpy(buf + n, z, zl); /* trailing gzip bytes as a body */
+			n += zl;
+		}
+		for (int k = 0; k < 1 + round % 6; k++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			size_t at = (size_t)(rng % n);
+			switch ((rng >> 20) % 4) {
+			case 0: buf[at] = (uint8_t)(rng >> 32); break;
+			case 1: buf[at] = "0123456789abcdefF-;\r\n :"[(rng >> 32) % 24]; break;
+			case 2: buf[at] = '\n'; break;
+			default: n = at + 1; break;
+			}
+		}
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		cut = (size_t)(rng % (n + 1));
+		fake_reset();
+		drv_init(&d, &kp_mod_http);
+		drv_str(&d, 0, "GET /a HTTP/1.1\r\n\r\nHEAD /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n");
+		drv_feed(&d, 1, buf, cut, false);
+		drv_feed(&d, 1, buf + cut, n - cut, false);
+		drv_feed(&d, 0, buf, n, false); /* the same bytes as requests */
+		for (int i = 0; i < fake_nfiles; i++)
+			CHECK_EQ(fake_files[i].data_after_close, 0);
+		drv_fini(&d);
+	}
+}
+
 /* ---- ftp ---- */
 
 KP_TEST(ftp_vsftpd_announces_names_and_sizes)
