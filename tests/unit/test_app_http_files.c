@@ -761,6 +761,12 @@ KP_TEST(ftp_stou_and_not_wanted)
 	CHECK_STR(fake_ann[0].name, "upload.1");
 	CHECK_STR(fake_ann[1].name, "log.txt");
 	CHECK_EQ(fake_ann[2].size, 12);
+	/* a refused RETR: its name is not announced again by a later 150 */
+	drv_str(&d, 0, "RETR missing.bin\r\n");
+	drv_str(&d, 1, "550 Failed to open file.\r\n");
+	drv_str(&d, 0, "LIST\r\n");
+	drv_str(&d, 1, "150 Here comes the directory listing (99 bytes).\r\n");
+	CHECK_EQ(fake_nann, 4);
 	drv_fini(&d);
 
 	fake_reset();
