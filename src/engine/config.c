@@ -14,7 +14,7 @@
 
 /* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
 enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG, OPT_BOOL, OPT_HEX32,
-		OPT_MODE, OPT_BYPASS };
+		OPT_MODE, OPT_BYPASS, OPT_SCANFAIL };
 
 struct opt {
 	const char *key;
@@ -103,6 +103,26 @@ static const struct opt opts[] = {
 	 "seconds a blocked tuple's reconnections are dropped (0 = no cache)"},
 	{"cache.bpf", OPT_BOOL, O(cache_bpf), 0, 0, 0,
 	 "yes: keep the cache in the kernel (tc ingress eBPF) when BPF is available"},
+	{"file.audit", OPT_BOOL, O(file_audit), 0, 0, 0,
+	 "yes: a file event for every file that crosses (HTTP, FTP, DCC, P2P transfers, torrents' file lists)"},
+	{"file.memcap", OPT_SIZE64, O(file_memcap), 0, 0, UINT64_MAX,
+	 "bytes of file contents buffered for scanning, all files of a pipeline; a file that does not fit passes unscanned (logged)"},
+	{"scan", OPT_BOOL, O(scan), 0, 0, 0,
+	 "yes: scan files with libclamav (HTTP, FTP, DCC downloads whole; BitTorrent and eDonkey pieces as they pass)"},
+	{"scan.db", OPT_STR, O(scan_db), sizeof(((struct kp_config *)0)->scan_db), 0, 0,
+	 "signature database: a directory (/var/lib/clamav) or one .cvd/.cld/.ndb/.hdb file; empty = /var/lib/clamav if it holds one, else the project's EICAR-only test database (with a warning)"},
+	{"scan.max_size", OPT_SIZE64, O(scan_max_size), 0, 0, 1ull << 31,
+	 "larger files pass unscanned (and their file event says so)"},
+	{"scan.timeout", OPT_U32, O(scan_timeout), 0, 1, 3600,
+	 "seconds a held file tail waits for its scan before scan.fail decides"},
+	{"scan.fail", OPT_SCANFAIL, O(scan_fail_closed), 0, 0, 0,
+	 "open | closed: what a scan that times out or fails does to the held tail"},
+	{"scan.threads", OPT_U32, O(scan_threads), 0, 0, 256,
+	 "scan threads (0 = one per CPU)"},
+	{"scan.hold", OPT_BOOL, O(scan_hold), 0, 0, 0,
+	 "yes: inline, hold the packet that completes an HTTP/FTP/DCC file until its scan says clean"},
+	{"scan.cache", OPT_U32, O(scan_cache), 0, 0, 1u << 24,
+	 "entries of the cache of scanned content (sha256 -> verdict); 0 = none"},
 	{"flow.timeout.bypassed", OPT_U32, TO(KP_TC_BYPASSED), 0, 1, 86400 * 30,
 	 "seconds a bypassed flow is kept without news from conntrack"},
 };
@@ -146,6 +166,12 @@ void kp_config_defaults(struct kp_config *c)
 	c->cache_ttl = 300;
 	c->cache_bpf = true;
 	c->shaper_link_bps = 10000000000ull;
+	c->file_memcap = 256ull << 20;
+	c->scan_max_size = 20ull << 20;
+	c->scan_timeout = 10;
+	c->scan_threads = 0;
+	c->scan_hold = true;
+	c->scan_cache = 4096;
 }
 
 /* Keys whose values are words: each word and the enum value it stands for. */
@@ -175,8 +201,16 @@ static const struct keyword kw_bypass[] = {
 	{NULL, 0, false},
 };
 
+static const struct keyword kw_scanfail[] = {
+	{"open", 0, false},
+	{"closed", 1, false},
+	{NULL, 0, false},
+};
+
 static const struct keyword *keywords(enum opt_type t)
 {
+	if (t == OPT_SCANFAIL)
+		return kw_scanfail;
 	return t == OPT_CSUM ? kw_csum : t == OPT_MODE ? kw_mode : kw_bypass;
 }
 
@@ -269,6 +303,9 @@ static int policy_line(struct kp_config *c, const char *key, const char *val, co
 	}
 	if (!strcmp(key, "rule"))
 		return kp_policy_add_rule(c->policy, val, file, line, err, errlen);
+	if (!strcmp(key, "file") || !strcmp(key, "chat"))
+		return kp_policy_add_content_rule(c->policy, key[0] == 'c', val, file, line, err,
+						  errlen);
 	return kp_policy_set(c->policy, key, val, err, errlen);
 }
 
@@ -358,7 +395,8 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 		snprintf(err, errlen, "shaper.link: bad rate '%s' (e.g. 10gbit)", val);
 		return -1;
 	}
-	if (!strcmp(key, "rule") || !strncmp(key, "policy.", 7))
+	if (!strcmp(key, "rule") || !strcmp(key, "file") || !strcmp(key, "chat") ||
+	    !strncmp(key, "policy.", 7))
 		return policy_line(c, key, val, file, line, err, errlen);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *o = &opts[i];
@@ -396,6 +434,7 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 		case OPT_CSUM:
 		case OPT_MODE:
 		case OPT_BYPASS:
+		case OPT_SCANFAIL:
 			return set_keyword(keywords(o->type), key, val, base, err, errlen);
 		case OPT_BOOL: {
 			bool b;
@@ -554,7 +593,8 @@ void kp_config_print_help(FILE *out)
 			break;
 		case OPT_CSUM:
 		case OPT_MODE:
-		case OPT_BYPASS: {
+		case OPT_BYPASS:
+		case OPT_SCANFAIL: {
 			int v;
 
 			memcpy(&v, base, sizeof(v));
@@ -597,4 +637,9 @@ void kp_config_print_help(FILE *out)
 		"[proto=tcp|udp] [reset]; ACTION pass|block; repeatable, first match wins",
 		"policy.unknown", "pass", "pass | block: flows no module recognised",
 		"policy.classifying", "pass", "pass | block: packets of flows still being classified");
+	fprintf(out, "  %-30s %-10s %s\n  %-30s %-10s %s\n", "file", "(none)",
+		"pass|audit|block [name=N] [app=A,..] [glob=GLOB,..] [hash=HEX,..] [hashes=PATH] "
+		"[reset]; repeatable, first match wins",
+		"chat", "(none)",
+		"audit|alert|block [name=N] [app=A,..] [keyword=WORD,..] [reset]; repeatable");
 }

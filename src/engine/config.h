@@ -68,7 +68,18 @@ struct kp_config {
 	unsigned n_bw;
 	uint64_t shaper_link_bps;   /* the unlimited class's rate and every ceiling's cap */
 
-	/* policy (rules and policy.* keys); owned, built by kp_config_load */
+	/* content: files, scanning (content/, scan/) */
+	bool file_audit;            /* a file event for every file */
+	uint64_t file_memcap;       /* bytes buffered for scanning per pipeline */
+	bool scan;                  /* libclamav scanning on */
+	char scan_db[512];
+	uint64_t scan_max_size;
+	uint32_t scan_timeout;      /* seconds */
+	int scan_fail_closed;       /* scan.fail = closed */
+	uint32_t scan_threads, scan_cache;
+	bool scan_hold;
+
+	/* policy (rules, file/chat rules and policy.* keys); owned, built by kp_config_load */
 	struct kp_policy *policy;
 };
 

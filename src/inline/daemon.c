@@ -7,6 +7,7 @@
  * tear-down that removes what was installed.
  */
 #include "inline/daemon.h"
+#include "content/setup.h"
 #include "app/app.h"
 #include "engine/engine.h"
 #include "engine/manage.h"
@@ -24,6 +25,7 @@
 #include "policy/reset.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -303,6 +305,8 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 	struct kp_nf_config nc;
 	struct kp_stats_ctx sc;
 	struct kp_shaper *shaper = NULL;
+	struct kp_content_shared content;
+	bool content_open = false;
 	bool rules = false;
 	int rc = 1;
 	unsigned started = 0;
@@ -365,6 +369,17 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		reset = NULL;
 	}
 
+	if (kp_content_shared_open(&content, cfg, a->quiet ? NULL : stderr, err, sizeof(err))) {
+		fprintf(stderr, "kp2padm: %s\n", err);
+		goto out;
+	}
+	content_open = true;
+	if (cfg->scan && !a->quiet)
+		fprintf(stderr, "kp2padm: scanning with %s (files up to %" PRIu64
+				" bytes, hold %s, scan.fail = %s)\n",
+			content.db, cfg->scan_max_size, cfg->scan_hold ? "on" : "off",
+			cfg->scan_fail_closed ? "closed" : "open");
+
 	w = calloc(qcount, sizeof(*w));
 	if (!w)
 		goto out;
@@ -380,6 +395,7 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			.policy = ph,
 			.cache = cache,
 			.reset = reset,
+			.content = &content,
 		};
 
 		if (kp_worker_init(&w[i], &wc, err, sizeof(err))) {
@@ -462,6 +478,14 @@ out:
 	if (started) {
 		kp_stats_init(&sc, w, started, cache, a->out); /* the shaper is gone by now */
 		kp_stats_write(&sc, ct ? kp_ct_events_lost(ct) : 0);
+	}
+	/* the scanner's last verdicts reach the workers, whose fini writes their events */
+	if (content_open) {
+		kp_content_shared_close(&content);
+		for (unsigned i = 0; i < started; i++) {
+			w[i].eng.content.scanner = NULL;
+			w[i].eng.content.blocklist = NULL;
+		}
 	}
 	for (unsigned i = 0; i < started; i++)
 		kp_worker_fini(&w[i]);

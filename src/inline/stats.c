@@ -116,6 +116,9 @@ static void sum(struct kp_worker_snapshot *t, const struct kp_worker_snapshot *s
 	t->nfq_csum_partial += s->nfq_csum_partial;
 	t->nfq_truncated += s->nfq_truncated;
 	t->ct_inbox_dropped += s->ct_inbox_dropped;
+	kp_content_stats_add(&t->content, &s->content);
+	t->nfq_held += s->nfq_held;
+	t->nfq_released += s->nfq_released;
 }
 
 static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s)
@@ -143,6 +146,11 @@ static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s
 	kp_json_u64(j, "gso", s->nfq_gso);
 	kp_json_u64(j, "csum_partial", s->nfq_csum_partial);
 	kp_json_u64(j, "truncated", s->nfq_truncated);
+	kp_json_u64(j, "held", s->nfq_held);
+	kp_json_u64(j, "released", s->nfq_released);
+	kp_json_end(j);
+	kp_json_obj(j, "content");
+	kp_eve_content_stats(j, &s->content);
 	kp_json_end(j);
 }
 
