@@ -74,6 +74,37 @@ ftp-data toserver pub/data-30k.bin 30720 complete a851b6eac1f54888c80a3c506cfbf1
 ftp-data toserver incoming/upload-20k.bin 20480 complete d29f01a861bf7615374f9331f9efb6eb874859c433b50bf1b4cba5e294649776
 ftp-data toserver data-8k.bin 8192 complete 8dee191cd4c3fa0ae27bff1227342a65c47608bb7f3049036cd7fde41f19d3a2
 "
+# a name rule on the decoded RFC 5987 name blocks the flow at that file
+"$bin" --quiet -r "$here/captures/pcap/kqh-http-files.pcap" -s 'file=block name=noexe glob=*.exe' \
+	-l - >"$tmp/ev" 2>/dev/null
+if python3 - "$tmp/ev" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+files = [e["file"] for e in ev if e["event_type"] == "file"]
+blocks = [e["block"] for e in ev if e["event_type"] == "block"]
+ok = (len(files) == 1 and files[0]["name"] == "\u20ac.exe" and files[0]["verdict"] == "block"
+      and files[0]["rule"] == "noexe" and len(blocks) == 1 and blocks[0]["rule"] == "noexe")
+sys.exit(0 if ok else 1)
+PY
+then
+	echo "ok   http: file = block glob=*.exe blocks the RFC 5987 name"
+	pass=$((pass + 1))
+else
+	echo "FAIL http: file = block glob=*.exe:"
+	cat "$tmp/ev"
+	fail=$((fail + 1))
+fi
+# an audit rule by glob on the FTP names: the four .bin transfers, not README.txt
+"$bin" --quiet -r "$here/captures/pcap/ftp-vsftpd.pcap" -s 'file=audit name=bins glob=*.bin' \
+	-l - >"$tmp/ev" 2>/dev/null
+n=$(grep -c '"event_type":"file"' "$tmp/ev")
+if [ "$n" = 4 ] && ! grep '"event_type":"file"' "$tmp/ev" | grep -q README; then
+	echo "ok   ftp: file = audit glob=*.bin audits the four .bin transfers"
+	pass=$((pass + 1))
+else
+	echo "FAIL ftp: file = audit glob=*.bin: $n file events"
+	fail=$((fail + 1))
+fi
 # without file.audit: no file events at all
 "$bin" --quiet -r "$here/captures/pcap/http-nginx.pcap" -l - >"$tmp/ev" 2>/dev/null
 if grep -q '"event_type":"file"' "$tmp/ev"; then
