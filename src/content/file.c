@@ -178,6 +178,7 @@ static struct kp_file *file_new(struct kp_engine *e, struct kp_flow *f, int dir,
 	fi->ts_open = ts;
 	fi->app = f->app;
 	fi->dir = (uint8_t)dir;
+	fi->event_dir = -1;
 	fi->size_ann = size;
 	fi->offset = offset;
 	fi->scan_result = -1;
@@ -443,6 +444,8 @@ void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_
 		e->content.ann_next = (e->content.ann_next + 1) % KP_ANNOUNCE_MAX;
 		memset(a, 0, sizeof(*a));
 		a->parent_id = ctx->flow->id;
+		a->family = ctx->family;
+		memcpy(a->parent_client, ctx->caddr, ctx->family == AF_INET ? 4 : 16);
 		memcpy(a->name, name, name_len);
 		a->name_len = (uint32_t)name_len;
 		a->ts_us = ctx->ts_us;
@@ -505,6 +508,15 @@ void kp_content_sink_data(struct kp_engine *e, struct kp_flow *f, int dir, const
 		if (!fc->sink_file) {
 			fc->sink = false;
 			return;
+		}
+		{
+			/* sent by the control connection's client: an upload, else a download */
+			int side = dir == 0 ? f->client_side : !f->client_side;
+			size_t alen = a->family == AF_INET ? 4 : 16;
+
+			if (a->family == f->key.family)
+				fc->sink_file->event_dir =
+					memcmp(f->key.addr[side], a->parent_client, alen) ? 1 : 0;
 		}
 	}
 	if (dir != fc->sink_dir || !fc->sink_file)
