@@ -5,9 +5,11 @@
  * scanner, announced files of linked data connections, and the file, search
  * and block events.
  */
+#define _GNU_SOURCE 1 /* FNM_CASEFOLD */
 #include "content/file.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,10 +273,39 @@ static void scan_buf_drop(struct kp_engine *e, struct kp_file *fi, const char *w
 	fi->scan_note = why;
 }
 
+/* scan.skip: a glob of the list matches the name or the content type. */
+static bool scan_skipped(const struct kp_engine *e, const struct kp_file *fi)
+{
+	const char *p = e->cfg->scan_skip;
+	char glob[128];
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n && n < sizeof(glob)) {
+			memcpy(glob, p, n);
+			glob[n] = 0;
+			if (!fnmatch(glob, fi->name, FNM_CASEFOLD))
+				return true;
+			for (int i = 0; i < KP_FILE_ATTRS; i++)
+				if (fi->attr_key[i] && !strcmp(fi->attr_key[i], "content_type") &&
+				    !fnmatch(glob, fi->attr_val[i], FNM_CASEFOLD))
+					return true;
+		}
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
 static void file_data(struct kp_engine *e, struct kp_file *fi, const uint8_t *data, size_t len)
 {
 	if (!fi || fi->closed || !len)
 		return;
+	/* the type is known by the first body byte (the headers came before) */
+	if (fi->scan && !fi->seen && e->cfg->scan_skip[0] && scan_skipped(e, fi)) {
+		fi->scan = false;
+		fi->scan_note = "skipped";
+	}
 	kp_sha256_update(&fi->sha, data, len);
 	fi->seen += len;
 	e->content.st.bytes += len;

@@ -352,7 +352,8 @@ KP_TEST(scan_finds_eicar)
 	kp_test_eicar(e);
 	memcpy(clean, e, sizeof(clean));
 	clean[KP_EICAR_LEN - 1] = 'X';
-	snprintf(sets, sizeof(sets), "scan=yes;scan.db=%s;file.audit=yes", db);
+	snprintf(sets, sizeof(sets), "scan=yes;scan.db=%s;file.audit=yes;scan.skip=*.iso,video/*",
+		 db);
 	tpipe_open(&t, sets);
 	CHECK_EQ(kp_content_shared_open(&cs, &t.cfg, NULL, err, sizeof(err)), 0);
 	kp_content_attach(&t.eng, &cs);
@@ -361,6 +362,14 @@ KP_TEST(scan_finds_eicar)
 	ctx_of(&ctx, &t, 1);
 	fi = kp_app_file_open(&ctx, 1, "clean.com", 9, sizeof(clean), 0);
 	kp_app_file_data(&ctx, fi, clean, sizeof(clean));
+	kp_app_file_close(&ctx, fi, KP_FILE_END_COMPLETE);
+	/* scan.skip: by name and by content type, not worth a scan */
+	fi = kp_app_file_open(&ctx, 1, "disc.ISO", 8, sizeof(e), 0);
+	kp_app_file_data(&ctx, fi, e, sizeof(e));
+	kp_app_file_close(&ctx, fi, KP_FILE_END_COMPLETE);
+	fi = kp_app_file_open(&ctx, 1, "clip", 4, sizeof(e), 0);
+	kp_app_file_attr(fi, "content_type", "video/mp4", 9);
+	kp_app_file_data(&ctx, fi, e, sizeof(e));
 	kp_app_file_close(&ctx, fi, KP_FILE_END_COMPLETE);
 	fi = kp_app_file_open(&ctx, 1, "eicar.com", 9, sizeof(e), 0);
 	kp_app_file_data(&ctx, fi, e, sizeof(e));
@@ -378,6 +387,7 @@ KP_TEST(scan_finds_eicar)
 	CHECK(strstr(ev, "\"name\":\"clean.com\"") != NULL);
 	CHECK(strstr(ev, "\"scan\":\"clean\"") != NULL);
 	CHECK(strstr(ev, "\"scan\":\"infected\"") != NULL);
+	CHECK_EQ(count(ev, "\"scan\":\"skipped\""), 2);
 	CHECK(strstr(ev, "\"verdict\":\"virus\"") != NULL);
 	CHECK(strstr(ev, "\"rule\":\"virus\"") != NULL); /* the block event */
 	free(ev);
