@@ -13,6 +13,9 @@
  *   - FastTrack: X-Kazaa-* headers, GET /.hash=...
  * The refined event keeps the "http" object (and adds "bittorrent":
  * {"info_hash"} when the tracker request names a 20-byte info hash).
+ * When the policy wants files (content.h), a second parser follows every
+ * message of the connection and reports each body as a file (see "The file
+ * parser" below); otherwise the module stops after the first exchange.
  */
 #include "app/app.h"
 #include "app/linebuf.h"
