@@ -797,6 +797,8 @@ static void http_open_file(struct http_fctx *f, struct http_msg *m)
 		size = m->range_total;
 	} else if (m->have_len && !m->chunked && m->enc == HTTP_ENC_NONE) {
 		size = m->clen;
+	} else if (m->chunked || m->have_len) {
+		size = KP_FILE_SIZE_FRAMED; /* the body's end is marked: a FIN before it truncates */
 	}
 	m->fi = kp_app_file_open(f->p.ctx, (int)f->dir, name, nl, size, offset);
 	if (!m->fi)
