@@ -65,14 +65,15 @@ http toclient blob.bin 1024 complete -
 http toclient €.exe 4096 complete d097b3828422d328e551fc0de8d983c21c27501c5ec152461e36c664d6c7bb36
 "
 # ftp-vsftpd.pcap: names as the RETR/STOR arguments, bodies on the linked data connections
-# (app ftp-data). Direction is the data connection's own: in active mode (PORT for
-# data-30k.bin, EPRT for data-8k.bin) the server opened it, so a download goes "toserver".
+# (app ftp-data). Direction is seen from the control connection's client: every download is
+# "toclient", also in active mode (PORT for data-30k.bin, EPRT for data-8k.bin) where the
+# server opened the data connection; the upload is "toserver".
 check "ftp-vsftpd: names, sizes, sha256" ftp-vsftpd.pcap "
 ftp-data toclient pub/README.txt 3600 complete e25767874fc0e754b7896734c0aff6abfd833de90eea53e941c761ed17275484
 ftp-data toclient pub/data-100k.bin 102400 complete 74296f9997f55b8f7a2b5613b3fcc5d8a2fe2ea0792ba4f4965c96584b2e442b
-ftp-data toserver pub/data-30k.bin 30720 complete a851b6eac1f54888c80a3c506cfbf10c069be0bed514e2683b4de853e3550089
+ftp-data toclient pub/data-30k.bin 30720 complete a851b6eac1f54888c80a3c506cfbf10c069be0bed514e2683b4de853e3550089
 ftp-data toserver incoming/upload-20k.bin 20480 complete d29f01a861bf7615374f9331f9efb6eb874859c433b50bf1b4cba5e294649776
-ftp-data toserver data-8k.bin 8192 complete 8dee191cd4c3fa0ae27bff1227342a65c47608bb7f3049036cd7fde41f19d3a2
+ftp-data toclient data-8k.bin 8192 complete 8dee191cd4c3fa0ae27bff1227342a65c47608bb7f3049036cd7fde41f19d3a2
 "
 # a name rule on the decoded RFC 5987 name blocks the flow at that file
 "$bin" --quiet -r "$here/captures/pcap/kqh-http-files.pcap" -s 'file=block name=noexe glob=*.exe' \
