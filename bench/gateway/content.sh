@@ -36,10 +36,11 @@
 # content.scans_cached, the files the sha256 cache answered; queue.received); line (7)'s
 # include its untimed first pass.
 #
-# Usage (root): bench/gateway/content.sh      env: RUNS (3), CONC (2), MIX ("16:12 4:24 1:32
+# Usage (root): bench/gateway/content.sh      env: RUNS (3), CONC (4), MIX ("16:12 4:24 1:32
 #   0.125:32": MiB per file : files), KP2PADM (build/kp2padm), SCANRATE (the scanrate tool,
 #   default beside KP2PADM: bench/kp2padm-scanrate), NDB (build/kp2padm-test.ndb),
-#   SCANRATE_SECONDS (5), KPT_PREFIX (kpb-)
+#   SCANRATE_SECONDS (5), LINES (the line numbers to run, e.g. "1 5 7"; default all; (1) always
+#   runs: it is every ratio's base), KPT_PREFIX (kpb-)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 export KPT_PREFIX=${KPT_PREFIX:-kpb-}
@@ -47,7 +48,8 @@ export KPT_HTTP_MB=${KPT_HTTP_MB:-1}
 . "$HERE/../../tests/live/testbed.sh"
 
 RUNS=${RUNS:-3}
-CONC=${CONC:-2}
+LINES=${LINES:-}
+CONC=${CONC:-4}
 MIX=${MIX:-16:12 4:24 1:32 0.125:32}
 BUILD=$(dirname "$KP2PADM")
 NDB=${NDB:-$BUILD/kp2padm-test.ndb}
@@ -260,6 +262,7 @@ SR=()
 for r in $(seq 1 "$RUNS"); do
 	for i in "${!D_NAME[@]}"; do
 		NA=
+		[ $i = 0 ] || [ -z "$LINES" ] || [[ " $LINES " == *" $((i + 1)) "* ]] || continue
 		if ! line_daemon "$i"; then
 			RES[$i]="NA:$NA;"
 			continue
@@ -277,6 +280,7 @@ for r in $(seq 1 "$RUNS"); do
 done
 mapfile -t base < <(printf '%s' "${RES[0]}" | tr ';' '\n' | grep .)
 for i in "${!D_NAME[@]}"; do
+	[ -n "${RES[$i]:-}" ] || continue
 	if [[ "${RES[$i]}" == NA:* ]]; then
 		printf '%-34s | %s\n' "${D_NAME[$i]}" "$(printf '%s' "${RES[$i]}" | sed 's/^NA:\([^;]*\);.*/\1/')"
 		continue
