@@ -391,7 +391,10 @@ virus_ftp() {
 	ev_show event_type=virus
 	ev_show event_type=file
 	stopped "$out" "$r"
-	[ "$(ev_count event_type=virus "$SIG" virus.file.name=eicar.com virus.file.app=ftp-data)" = 1 ]
+	# a download, whichever side opened the data connection (passive: the client; active:
+	# the server, from its port 20)
+	[ "$(ev_count event_type=virus "$SIG" virus.file.name=eicar.com virus.file.app=ftp-data \
+		virus.file.direction=toclient)" = 1 ]
 }
 test_virus_ftp_passive() { virus_ftp passive; }
 test_virus_ftp_active() { virus_ftp active; }
@@ -517,8 +520,9 @@ test_irc_dcc_file() {
 	n=$(stat -c %s "$d/dcc-file.bin")
 	[ "$(ev_count event_type=file file.app=irc file.state=listed file.listed_as=offer \
 		file.name=dcc-file.bin file.size=$n)" = 1 ]
+	# alice, the IRC client, sends it: an upload (direction relative to the IRC connection)
 	[ "$(ev_count event_type=file file.name=dcc-file.bin file.state=complete file.sha256=$s \
-		file.size=$n)" = 1 ]
+		file.size=$n file.direction=toserver)" = 1 ]
 }
 
 # --- runner -----------------------------------------------------------------------------
