@@ -63,6 +63,8 @@ struct gnutella_state {
 	uint16_t http_status;
 	uint64_t clen, crange_start;
 	bool have_clen;
+	uint8_t sha1[20]; /* urn:sha1 of the download (request or X-Gnutella-Content-URN) */
+	bool have_sha1;
 	struct kp_file *body;
 	uint64_t body_left;
 	uint32_t queries, hits;
@@ -530,8 +532,11 @@ static void gnu_request(struct kp_app_ctx *ctx, struct gnutella_state *st, const
 			memcpy(st->req_name, u + 1, k);
 		st->req_name_len = (uint16_t)k;
 	}
-	if (h)
+	st->have_sha1 = h;
+	if (h) {
+		memcpy(st->sha1, sha1, 20);
 		kp_app_hash_seen(ctx, KP_HASH_SHA1, sha1, 20);
+	}
 	kp_app_file_listed(ctx, "request", st->req_name, st->req_name_len, KP_FILE_SIZE_UNKNOWN,
 			   h ? KP_HASH_SHA1 : KP_HASH_NONE, h ? sha1 : NULL, h ? 20 : 0);
 }
@@ -555,6 +560,8 @@ static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, 
 						    st->clen, st->crange_start);
 			st->body_left = st->clen;
 			st->mode[d] = GM_BODY;
+			if (st->body && st->have_sha1)
+				kp_app_file_hash(ctx, st->body, KP_HASH_SHA1, st->sha1, 20);
 		}
 		st->have_clen = false;
 		st->crange_start = 0;
@@ -579,6 +586,11 @@ static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, 
 
 		if (b && (size_t)(v + vn - b) > 6)
 			st->crange_start = dec_u64(b + 6, (size_t)(v + vn - b - 6), &ok);
+	} else if (d == KP_DIR_TOCLIENT && st->http &&
+		   (hdr_is(l, n, "X-Gnutella-Content-URN", &v, &vn) ||
+		    hdr_is(l, n, "X-Content-URN", &v, &vn))) {
+		if (find_sha1((const uint8_t *)v, vn, st->sha1))
+			st->have_sha1 = true;
 	} else if (hdr_is(l, n, "Content-Encoding", &v, &vn)) {
 		if (!st->http && kp_find_ci((const uint8_t *)v, vn, "deflate"))
 			st->deflate[d] = true;

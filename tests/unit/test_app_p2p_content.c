@@ -26,6 +26,7 @@ struct feed {
 	uint8_t l4;
 	uint16_t port;    /* the flow: first one of this l4 with this port on either side */
 	uint16_t other;   /* the peer port once known */
+	unsigned skip;    /* TCP: take the (skip+1)-th connection with that port */
 	bool started, done;
 	uint8_t caddr[4];
 	uint16_t cport;
@@ -53,6 +54,10 @@ static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_inf
 			return;
 		if (f->l4 == IPPROTO_TCP && (pi->tcp_flags & 0x10))
 			return; /* SYN/ACK */
+		if (f->skip) {
+			f->skip--;
+			return;
+		}
 		f->started = true;
 		memcpy(f->caddr, pi->src, 4);
 		f->cport = pi->sport;
@@ -93,7 +98,8 @@ static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_inf
 }
 
 /* Feeds the flow; returns false (skip) when the capture is absent. */
-static bool feed_flow(const struct kp_app_module *mod, const char *rel, uint8_t l4, uint16_t port)
+static bool feed_nth(const struct kp_app_module *mod, const char *rel, uint8_t l4, uint16_t port,
+		     unsigned nth)
 {
 	char path[512], err[PCAP_ERRBUF_SIZE];
 	struct feed f;
@@ -105,6 +111,7 @@ static bool feed_flow(const struct kp_app_module *mod, const char *rel, uint8_t 
 	f.mod = mod;
 	f.l4 = l4;
 	f.port = port;
+	f.skip = nth;
 	f.st = calloc(1, mod->state_size);
 	if (!f.st || !tc_pcap_each(p, feed_pkt, &f, err)) {
 		free(f.st);
@@ -114,6 +121,11 @@ static bool feed_flow(const struct kp_app_module *mod, const char *rel, uint8_t 
 		mod->free_state(f.st);
 	free(f.st);
 	return f.pkts > 0;
+}
+
+static bool feed_flow(const struct kp_app_module *mod, const char *rel, uint8_t l4, uint16_t port)
+{
+	return feed_nth(mod, rel, l4, port, 0);
 }
 
 /* Feeds raw bytes as one or more chunks of one direction (hostile tests). */
@@ -268,6 +280,139 @@ KP_TEST(dc_hostile)
 	}
 	/* a 20-digit CSND length is not a number: no file */
 	CHECK(fake_count(FK_OPEN) == 0 || ev(FK_OPEN, 0)->size != UINT64_MAX);
+	free(st);
+}
+
+/* ---- Gnutella (gnutella-servent.pcap: our own servent pair) ------------------ */
+
+#define GNU_PCAP "tests/captures/pcap/gnutella-servent.pcap"
+#define GNU_SHA1_A "83f88ac3433808c9e26ecbd09da10cd294f1e2e2" /* QP4IVQ2D... */
+#define GNU_SHA1_B "d1e08a280ba9c0702a3253e5fa0821b4f7800084" /* 2HQIUKAL... */
+
+KP_TEST(gnutella_query_hits)
+{
+	const struct fake_ev *a, *b;
+
+	fake_reset();
+	if (!feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 0))
+		return;
+	CHECK(fake_count(FK_SEARCH) == 1 && strcmp(ev(FK_SEARCH, 0)->name, "kp2padm") == 0);
+	CHECK(fake_count(FK_LISTED) == 2);
+	a = ev(FK_LISTED, 0);
+	b = ev(FK_LISTED, 1);
+	CHECK(strcmp(a->what, "search_result") == 0 && strcmp(b->what, "search_result") == 0);
+	CHECK(strcmp(a->name, "kp2padm gnutella sample.bin") == 0 && a->size == 65536);
+	CHECK(a->hkind == KP_HASH_SHA1 && hex_is(a->hash, a->hash_len, GNU_SHA1_A));
+	CHECK(strcmp(b->name, "kp2padm-notes.txt") == 0 && b->size == 300);
+	CHECK(b->hkind == KP_HASH_SHA1 && hex_is(b->hash, b->hash_len, GNU_SHA1_B));
+	CHECK(fake_count(FK_OPEN) == 0);
+}
+
+KP_TEST(gnutella_downloads)
+{
+	const struct fake_ev *r, *o;
+
+	/* GET /get/1/kp2padm%20gnutella%20sample.bin -> 200, 65536 bytes */
+	fake_reset();
+	if (!feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 1))
+		return;
+	r = ev(FK_LISTED, 0);
+	o = ev(FK_OPEN, 0);
+	CHECK(fake_count(FK_LISTED) == 1 && strcmp(r->what, "request") == 0);
+	CHECK(strcmp(r->name, "kp2padm gnutella sample.bin") == 0 && r->hkind == KP_HASH_NONE);
+	CHECK(fake_count(FK_OPEN) == 1 && strcmp(o->name, "kp2padm gnutella sample.bin") == 0);
+	CHECK(o->dir == KP_DIR_TOCLIENT && o->size == 65536 && o->offset == 0);
+	CHECK(o->bytes == 65536 && o->end == KP_FILE_END_COMPLETE);
+	CHECK(o->hkind == KP_HASH_SHA1 && hex_is(o->hash, o->hash_len, GNU_SHA1_A));
+	/* GET /get/2/kp2padm-notes.txt -> 300 bytes */
+	fake_reset();
+	feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 2);
+	o = ev(FK_OPEN, 0);
+	CHECK(strcmp(o->name, "kp2padm-notes.txt") == 0 && o->size == 300 && o->bytes == 300);
+	CHECK(o->end == KP_FILE_END_COMPLETE);
+	/* GET /uri-res/N2R?urn:sha1:QP4I... Range: bytes=0-4095 -> 206, 4096 bytes */
+	fake_reset();
+	feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 3);
+	r = ev(FK_LISTED, 0);
+	o = ev(FK_OPEN, 0);
+	CHECK(strcmp(r->what, "request") == 0);
+	CHECK(strcmp(r->name, "urn:sha1:QP4IVQ2DHAEMTYTOZPIJ3IIM2KKPDYXC") == 0);
+	CHECK(r->hkind == KP_HASH_SHA1 && hex_is(r->hash, r->hash_len, GNU_SHA1_A));
+	CHECK(fake_count(FK_HASH_SEEN) == 1);
+	CHECK(o->size == 4096 && o->offset == 0 && o->bytes == 4096);
+	CHECK(o->end == KP_FILE_END_COMPLETE);
+}
+
+KP_TEST(gnutella_not_wanted)
+{
+	fake_reset();
+	fake_files_wanted = false;
+	for (unsigned k = 0; k < 4; k++)
+		feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, k);
+	CHECK(fake_n == 0);
+}
+
+static void put_le32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
+}
+
+KP_TEST(gnutella_hostile)
+{
+	static const char hs[] = "GNUTELLA CONNECT/0.6\r\n\r\nGNUTELLA/0.6 200 OK\r\n\r\n";
+	uint8_t m[23 + 64];
+	void *st = calloc(1, kp_mod_gnutella.state_size);
+	uint64_t rng = 7;
+
+	/* query hits claiming 255 results, names without NUL, urn cut short */
+	for (unsigned k = 0; k < 400; k++) {
+		size_t plen = (size_t)(tc_rng_next(&rng) % 64);
+
+		memset(m, 0, sizeof(m));
+		tc_rng_fill(&rng, m + 23, plen);
+		m[16] = k & 1 ? 0x81 : 0x80;
+		if (k % 3 == 0 && plen > 20)
+			memcpy(m + 23 + plen - 20, "urn:sha1:ABCDEFGH\0\0\0", 20);
+		m[23] = 255;
+		put_le32(m + 19, (uint32_t)plen);
+		fake_reset();
+		memset(st, 0, kp_mod_gnutella.state_size);
+		feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, (const uint8_t *)hs, strlen(hs));
+		feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, m, 23 + plen);
+		kp_mod_gnutella.free_state(st);
+		memset(st, 0, kp_mod_gnutella.state_size);
+		feed_bytes(&kp_mod_gnutella, st, IPPROTO_UDP, 0, m, 23 + plen);
+	}
+	/* a huge payload length is skipped, not buffered */
+	memset(m, 0, sizeof(m));
+	m[16] = 0x81;
+	put_le32(m + 19, 0xffffffffu);
+	memset(st, 0, kp_mod_gnutella.state_size);
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, (const uint8_t *)hs, strlen(hs));
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, m, 23);
+	kp_mod_gnutella.free_state(st);
+	/* downloads: no name, no length, a zero length */
+	{
+		static const char *const req[] = {"GET /get/1/ HTTP/1.1\r\n\r\n",
+						  "GET /get/1 HTTP/1.1\r\n\r\n",
+						  "GET /uri-res/N2R?urn:sha1: HTTP/1.1\r\n\r\n"};
+		static const char *const ans[] = {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+						  "HTTP/1.1 200 OK\r\n\r\nxyz",
+						  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
+						  "HTTP/1.1 206\r\nContent-Range: bytes\r\nContent-Length: 1\r\n\r\nq"};
+
+		for (unsigned i = 0; i < 3; i++)
+			for (unsigned j = 0; j < 4; j++) {
+				fake_reset();
+				memset(st, 0, kp_mod_gnutella.state_size);
+				feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0,
+					   (const uint8_t *)req[i], strlen(req[i]));
+				feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 1,
+					   (const uint8_t *)ans[j], strlen(ans[j]));
+				CHECK(fake_count(FK_LISTED) == (i != 1));
+				CHECK(fake_count(FK_OPEN) == (j >= 2));
+			}
+	}
 	free(st);
 }
 
