@@ -416,4 +416,170 @@ KP_TEST(gnutella_hostile)
 	free(st);
 }
 
+/* ---- eDonkey ------------------------------------------------------------------ */
+
+#define ED_SAMPLE "5841ed0390599bb10f5957334c8fed9f" /* make-edonkey.sh's 200 kB file */
+
+/* edonkey-search.pcap: our ed2k_search.py client and server */
+KP_TEST(edonkey_search)
+{
+	const struct fake_ev *e;
+
+	fake_reset();
+	if (!feed_flow(&kp_mod_edonkey, "tests/captures/pcap/edonkey-search.pcap", IPPROTO_TCP,
+		       4661))
+		return;
+	/* OP_OFFERFILES: the client's one file */
+	e = ev(FK_LISTED, 0);
+	CHECK(strcmp(e->what, "offer") == 0 && strcmp(e->name, "kp2padm-sample.bin") == 0);
+	CHECK(e->size == 204800 && e->hkind == KP_HASH_ED2K && hex_is(e->hash, 16, ED_SAMPLE));
+	/* two OP_SEARCHREQUESTs: keywords only (not the type constraint "Pro") */
+	CHECK(fake_count(FK_SEARCH) == 2);
+	CHECK(strcmp(ev(FK_SEARCH, 0)->name, "kp2padm sample") == 0);
+	CHECK(strcmp(ev(FK_SEARCH, 1)->name, "notes") == 0);
+	/* OP_SEARCHRESULT packed (0xD4, zlib; new-style tags, a 64-bit size), then plain */
+	CHECK(fake_count(FK_LISTED) == 4);
+	e = ev(FK_LISTED, 1);
+	CHECK(strcmp(e->what, "search_result") == 0 && strcmp(e->name, "kp2padm-sample.bin") == 0);
+	CHECK(e->size == 204800 && hex_is(e->hash, 16, ED_SAMPLE));
+	e = ev(FK_LISTED, 2);
+	CHECK(strcmp(e->what, "search_result") == 0);
+	CHECK(strcmp(e->name, "kp2padm sample (copy).bin") == 0 && e->size == 5000000000ull);
+	CHECK(hex_is(e->hash, 16, "00112233445566778899aabbccddeeff"));
+	e = ev(FK_LISTED, 3);
+	CHECK(strcmp(e->what, "search_result") == 0 && strcmp(e->name, "kp2padm-notes.txt") == 0);
+	CHECK(e->size == 300 && hex_is(e->hash, 16, "ffeeddccbbaa99887766554433221100"));
+	CHECK(fake_count(FK_PIECE) == 0 && fake_count(FK_HASH_SEEN) == 0);
+}
+
+/* edonkey-transfer.pcap: real amuled 2.3.3 serves 6 x 10 KiB parts to ed2k_client.py */
+KP_TEST(edonkey_transfer)
+{
+	const struct fake_ev *e;
+	uint64_t next = 0;
+	bool contiguous = true, hashes_ok = true;
+
+	fake_reset();
+	if (!feed_flow(&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_TCP,
+		       4662))
+		return;
+	/* OP_REQUESTFILENAME, OP_SETREQFILEID, OP_STARTUPLOADREQ, 2 x OP_REQUESTPARTS */
+	CHECK(fake_count(FK_HASH_SEEN) == 5);
+	for (unsigned i = 0; i < fake_count(FK_HASH_SEEN); i++)
+		hashes_ok &= ev(FK_HASH_SEEN, i)->hkind == KP_HASH_ED2K &&
+			     hex_is(ev(FK_HASH_SEEN, i)->hash, 16, ED_SAMPLE);
+	CHECK(hashes_ok);
+	CHECK(fake_count(FK_LISTED) == 2);
+	e = ev(FK_LISTED, 0);
+	CHECK(strcmp(e->what, "request") == 0 && e->name_len == 0 && hex_is(e->hash, 16, ED_SAMPLE));
+	e = ev(FK_LISTED, 1); /* amuled's OP_REQFILENAMEANSWER */
+	CHECK(strcmp(e->what, "answer") == 0 && strcmp(e->name, "kp2padm-sample.bin") == 0);
+	CHECK(e->size == KP_FILE_SIZE_UNKNOWN && hex_is(e->hash, 16, ED_SAMPLE));
+	/* 6 OP_SENDINGPART: bytes 0..61440 of the file, in order, streamed as pieces */
+	CHECK(fake_piece_bytes == 61440);
+	for (unsigned i = 0; i < fake_count(FK_PIECE); i++) {
+		e = ev(FK_PIECE, i);
+		contiguous &= e->offset == next && e->index == 0 && e->dir == KP_DIR_TOCLIENT &&
+			      e->hkind == KP_HASH_ED2K && hex_is(e->hash, 16, ED_SAMPLE);
+		next = e->offset + e->bytes;
+	}
+	CHECK(contiguous && next == 61440);
+	CHECK(fake_count(FK_OPEN) == 0);
+}
+
+KP_TEST(edonkey_not_wanted)
+{
+	fake_reset();
+	fake_files_wanted = false;
+	feed_flow(&kp_mod_edonkey, "tests/captures/pcap/edonkey-search.pcap", IPPROTO_TCP, 4661);
+	feed_flow(&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_TCP, 4662);
+	CHECK(fake_n == 0);
+}
+
+static void ed_frame_put(uint8_t *b, size_t *n, uint8_t proto, uint8_t op, const uint8_t *body,
+			 size_t bl)
+{
+	b[*n] = proto;
+	put_le32(b + *n + 1, (uint32_t)(bl + 1));
+	b[*n + 5] = op;
+	memcpy(b + *n + 6, body, bl);
+	*n += 6 + bl;
+}
+
+KP_TEST(edonkey_hostile)
+{
+	static uint8_t buf[4096], body[2048];
+	void *st = calloc(1, kp_mod_edonkey.state_size);
+	uint64_t rng = 11;
+	size_t n;
+
+	/* list frames whose count is huge, whose tags are cut or have empty names */
+	for (unsigned k = 0; k < 600; k++) {
+		static const uint8_t ops[] = {0x15, 0x16, 0x33, 0x4b, 0x58, 0x59, 0x47, 0x46};
+		size_t bl = (size_t)(tc_rng_next(&rng) % 200);
+		uint8_t op = ops[k % sizeof(ops)];
+
+		tc_rng_fill(&rng, body, bl);
+		if (bl >= 4 && k % 2)
+			put_le32(body, 0xffffffffu); /* count */
+		if (bl >= 30 && k % 3 == 0) {
+			body[4 + 22] = 2; /* 2 tags: an empty name string, a cut integer */
+			memcpy(body + 4 + 26, "\x02\x01\x00\x01\x00\x00\x03\x01\x00\x02", 10);
+		}
+		n = 0;
+		ed_frame_put(buf, &n, 0xe3, op, body, bl);
+		for (size_t cut = n > 40 ? n - 40 : 0; cut <= n; cut += 7) {
+			fake_reset();
+			memset(st, 0, kp_mod_edonkey.state_size);
+			feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, k & 1, buf, cut);
+			kp_mod_edonkey.free_state(st);
+		}
+		/* the same body packed: zlib of random bytes (mostly invalid) */
+		fake_reset();
+		memset(st, 0, kp_mod_edonkey.state_size);
+		n = 0;
+		body[0] = 0x78, body[1] = 0x9c;
+		ed_frame_put(buf, &n, 0xd4, op, body, bl > 2 ? bl : 2);
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, k & 1, buf, n);
+		kp_mod_edonkey.free_state(st);
+	}
+	/* a frame over 2 MB is skipped unread; the next frame is still parsed */
+	fake_reset();
+	memset(st, 0, kp_mod_edonkey.state_size);
+	n = 0;
+	buf[0] = 0xe3;
+	put_le32(buf + 1, 3u << 20);
+	buf[5] = 0x46;
+	feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, buf, 6);
+	memset(body, 0x41, sizeof(body));
+	for (unsigned i = 0; i < 1536; i++) /* 3 MiB - 1 in 2 KiB chunks */
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, body,
+			   i < 1535 ? 2048 : 2047);
+	n = 0;
+	ed_frame_put(buf, &n, 0xe3, 0x58, (const uint8_t *)"0123456789abcdef", 16);
+	feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, buf, n);
+	CHECK(fake_count(FK_PIECE) == 0);
+	CHECK(fake_count(FK_HASH_SEEN) == 1 && fake_count(FK_LISTED) == 1);
+	kp_mod_edonkey.free_state(st);
+	/* a search result with a zero-length name and a count of 1 */
+	fake_reset();
+	memset(st, 0, kp_mod_edonkey.state_size);
+	{
+		static const uint8_t r[] = {1, 0, 0, 0, /* count */
+					    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+					    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, /* hash */
+					    1, 2, 3, 4, 5, 6, /* id, port */
+					    1, 0, 0, 0, /* one tag */
+					    0x82, 0x01, 0, 0 /* FT_FILENAME, "" */};
+
+		n = 0;
+		ed_frame_put(buf, &n, 0xe3, 0x33, r, sizeof(r));
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 1, buf, n);
+		CHECK(fake_count(FK_LISTED) == 1 && ev(FK_LISTED, 0)->name_len == 0);
+		CHECK(ev(FK_LISTED, 0)->size == KP_FILE_SIZE_UNKNOWN);
+	}
+	kp_mod_edonkey.free_state(st);
+	free(st);
+}
+
 KP_TEST_MAIN()
