@@ -347,6 +347,8 @@ static void handle_line(struct gnutella_state *st, unsigned dir, const char *l, 
 			st->status = 0;
 	} else if (kp_starts((const uint8_t *)l, n, "GNUTELLA OK")) {
 		st->status = 200;
+	} else if (kp_starts((const uint8_t *)l, n, "GET ")) {
+		st->http = true;
 	} else if (kp_starts((const uint8_t *)l, n, "GIV ")) {
 		st->giv = true;
 		st->hdr_done[dir] = true;
