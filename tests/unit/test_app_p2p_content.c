@@ -34,6 +34,7 @@ struct feed {
 	bool have_next[2];
 	void *st;
 	unsigned pkts;
+	uint64_t mutate; /* non-zero: flip random bytes and split chunks (fuzzing) */
 };
 
 static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_info *pi)
@@ -93,11 +94,38 @@ static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_inf
 	ctx.len = pi->payload_len;
 	ctx.family = AF_INET;
 	f->pkts++;
+	if (f->mutate) {
+		size_t n = pi->payload_len, cut = (size_t)(tc_rng_next(&f->mutate) % (n + 1));
+		uint8_t *a = malloc(cut ? cut : 1), *b = malloc(n - cut ? n - cut : 1);
+
+		memcpy(a, pi->payload, cut);
+		memcpy(b, pi->payload + cut, n - cut);
+		for (unsigned k = 0; k < 1 + n / 64; k++) {
+			size_t at = (size_t)(tc_rng_next(&f->mutate) % n);
+
+			if (tc_rng_next(&f->mutate) % 4 == 0)
+				*(at < cut ? &a[at] : &b[at - cut]) ^= (uint8_t)tc_rng_next(&f->mutate);
+		}
+		ctx.data = a;
+		ctx.len = cut;
+		if (cut && f->mod->parse(&ctx, f->st) == KP_PARSE_DONE)
+			f->done = true;
+		ctx.gap = false;
+		ctx.data = b;
+		ctx.len = n - cut;
+		if (!f->done && n - cut && f->mod->parse(&ctx, f->st) == KP_PARSE_DONE)
+			f->done = true;
+		free(a);
+		free(b);
+		return;
+	}
 	if (f->mod->parse(&ctx, f->st) == KP_PARSE_DONE)
 		f->done = true;
 }
 
 /* Feeds the flow; returns false (skip) when the capture is absent. */
+static uint64_t feed_mutate; /* feed_nth() fuzzes with this seed when non-zero */
+
 static bool feed_nth(const struct kp_app_module *mod, const char *rel, uint8_t l4, uint16_t port,
 		     unsigned nth)
 {
@@ -112,6 +140,7 @@ static bool feed_nth(const struct kp_app_module *mod, const char *rel, uint8_t l
 	f.l4 = l4;
 	f.port = port;
 	f.skip = nth;
+	f.mutate = feed_mutate;
 	f.st = calloc(1, mod->state_size);
 	if (!f.st || !tc_pcap_each(p, feed_pkt, &f, err)) {
 		free(f.st);
@@ -580,6 +609,39 @@ KP_TEST(edonkey_hostile)
 	}
 	kp_mod_edonkey.free_state(st);
 	free(st);
+}
+
+/* Every flow of the captures, with random bytes flipped and chunks split (run under ASan). */
+KP_TEST(fuzz_capture_flows)
+{
+	static const struct {
+		const struct kp_app_module *mod;
+		const char *pcap;
+		uint8_t l4;
+		uint16_t port;
+		unsigned flows;
+	} fl[] = {
+	    {&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 1511, 1},
+	    {&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 41000, 1},
+	    {&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_UDP, 41000, 1},
+	    {&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 4},
+	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-search.pcap", IPPROTO_TCP, 4661, 1},
+	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_TCP, 4662, 1},
+	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_UDP, 4672, 1},
+	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-amule.pcap", IPPROTO_TCP, 4662, 1},
+	};
+	unsigned runs = 0;
+
+	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
+		for (unsigned k = 0; k < fl[i].flows; k++)
+			for (uint64_t seed = 1; seed <= 40; seed++) {
+				fake_reset();
+				feed_mutate = seed * 0x9e3779b97f4a7c15ull + i;
+				runs += feed_nth(fl[i].mod, fl[i].pcap, fl[i].l4, fl[i].port, k);
+			}
+	feed_mutate = 0;
+	printf("  %u mutated flow runs\n", runs);
+	CHECK(runs > 0);
 }
 
 KP_TEST_MAIN()
