@@ -20,6 +20,13 @@
  * The parser follows TCP frames per direction and keeps the user hash and
  * client name of the hello exchange, the client id given by a server, and the
  * file hashes (and names, from OP_REQFILENAMEANSWER) that the peers ask for.
+ * While kp_app_files_wanted() it also reports (content.h): searches
+ * (OP_SEARCHREQUEST keywords, UDP OP_GLOBSEARCHREQ), file lists (OP_SEARCHRESULT
+ * 0x33, OP_OFFERFILES, OP_ASKSHAREDFILESANSWER: name, size, MD4 hash), the hashes of
+ * file requests and OP_REQFILENAMEANSWER names, and part data as pieces
+ * (OP_SENDINGPART, OP_SENDINGPART_I64, and OP_COMPRESSEDPART(_I64) inflated),
+ * streamed; list frames up to 512 KiB are read whole (0xD4 packed ones inflated up
+ * to 1 MiB), frames over 2 MiB are skipped unread.
  */
 #include "app/app.h"
 
@@ -46,6 +53,7 @@
 #define ED_PART_SIZE 9728000ull  /* eDonkey part size: piece index = offset / part size */
 #define ED_TEXT_MAX 512          /* search text reported */
 #define ED_MAX_RESULTS 4096      /* results per list frame */
+#define ED_ZBLOCK_MAX (4u << 20) /* a compressed block inflates to at most this (180 KiB) */
 
 /* op_check results */
 #define OP_BAD -1   /* this is not a valid frame */
@@ -75,10 +83,14 @@ struct ed_dir {
 	/* Content (files wanted): a whole frame being buffered ... */
 	uint8_t *big;
 	uint32_t blen, bwant;
-	/* ... or the data of a part (OP_SENDINGPART) being streamed. */
+	/* ... or the data of a part (OP_SENDINGPART) being streamed ... */
 	uint32_t piece_left;
 	uint64_t piece_off;
 	uint8_t piece_hash[16];
+	/* ... through zlib for eMule's compressed parts: one stream per block, cut in frames. */
+	bool zpart;     /* the current piece frame is a slice of a compressed block */
+	z_stream *z;    /* the block's stream (NULL: none open) */
+	uint64_t z_start, z_out;
 };
 
 struct edonkey_state {
@@ -1294,7 +1306,58 @@ static size_t ed_piece_hdr(uint8_t proto, uint8_t op)
 		return 24; /* OP_SENDINGPART: hash, start32, end32 */
 	if (proto == ED_EMULE && op == 0xa2)
 		return 32; /* OP_SENDINGPART_I64: hash, start64, end64 */
+	if (proto == ED_EMULE && op == 0x40)
+		return 24; /* OP_COMPRESSEDPART: hash, start32, packed size32 */
+	if (proto == ED_EMULE && op == 0xa1)
+		return 28; /* OP_COMPRESSEDPART_I64: hash, start64, packed size32 */
 	return 0;
+}
+
+static void ed_zclose(struct ed_dir *ds)
+{
+	if (ds->z) {
+		inflateEnd(ds->z);
+		free(ds->z);
+		ds->z = NULL;
+	}
+}
+
+/* The next slice of a compressed block: inflated and reported as pieces. */
+static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d,
+		     const uint8_t *p, size_t n)
+{
+	struct ed_dir *ds = &st->dir[d];
+	uint8_t out[16384];
+	int r = Z_OK;
+
+	if (!ds->z)
+		return;
+	ds->z->next_in = (Bytef *)(uintptr_t)p;
+	ds->z->avail_in = (uInt)n;
+	while (ds->z && (ds->z->avail_in > 0 || r == Z_OK)) {
+		size_t got;
+
+		ds->z->next_out = out;
+		ds->z->avail_out = sizeof(out);
+		r = inflate(ds->z, Z_NO_FLUSH);
+		got = sizeof(out) - ds->z->avail_out;
+		if (got) {
+			kp_app_piece(ctx, (int)d, KP_HASH_ED2K, ds->piece_hash, 16,
+				     (ds->z_start + ds->z_out) / ED_PART_SIZE, ds->z_start + ds->z_out,
+				     out, got);
+			st->part_bytes += got;
+			ds->z_out += got;
+		}
+		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR) ||
+		    ds->z_out > ED_ZBLOCK_MAX) {
+			ed_zclose(ds);
+			break;
+		}
+		if (got == 0 && ds->z->avail_in == 0)
+			break;
+		if (r == Z_BUF_ERROR && got == 0)
+			break;
+	}
 }
 
 /* Frames whose whole body the content parser wants (lists, search expressions). */
@@ -1323,9 +1386,13 @@ static void ed_tcp_feed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsign
 		}
 		if (ds->piece_left) {
 			n = len - i < ds->piece_left ? len - i : ds->piece_left;
-			kp_app_piece(ctx, (int)d, KP_HASH_ED2K, ds->piece_hash, 16,
-				     ds->piece_off / ED_PART_SIZE, ds->piece_off, p + i, n);
-			st->part_bytes += n;
+			if (ds->zpart) {
+				ed_zfeed(ctx, st, d, p + i, n);
+			} else {
+				kp_app_piece(ctx, (int)d, KP_HASH_ED2K, ds->piece_hash, 16,
+					     ds->piece_off / ED_PART_SIZE, ds->piece_off, p + i, n);
+				st->part_bytes += n;
+			}
 			ds->piece_off += n;
 			ds->piece_left -= (uint32_t)n;
 			i += n;
@@ -1402,15 +1469,27 @@ static void ed_tcp_feed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsign
 		ed_frame(ctx, st, d, ds->hdr, ds->hlen, flen);
 		if (ph) {
 			const uint8_t *h = ds->hdr + 6;
-			uint64_t s = ph == 24 ? kp_le32(h + 16)
-					      : (uint64_t)kp_le32(h + 20) << 32 | kp_le32(h + 16);
-			uint64_t e = ph == 24 ? kp_le32(h + 20)
-					      : (uint64_t)kp_le32(h + 28) << 32 | kp_le32(h + 24);
+			bool wide = ph == 32 || ph == 28; /* the _I64 variants */
+			uint64_t s = wide ? (uint64_t)kp_le32(h + 20) << 32 | kp_le32(h + 16)
+					  : kp_le32(h + 16);
 
+			/* The frame length bounds the data, whatever the end offset says. */
+			ds->zpart = ds->hdr[0] == ED_EMULE && (ds->hdr[5] == 0x40 || ds->hdr[5] == 0xa1);
+			if (ds->zpart && (!ds->z || ds->z_start != s ||
+					  memcmp(ds->piece_hash, h, 16) != 0)) {
+				/* the first slice of a block: a new zlib stream */
+				ed_zclose(ds);
+				ds->z = calloc(1, sizeof(*ds->z));
+				if (ds->z && inflateInit(ds->z) != Z_OK) {
+					free(ds->z);
+					ds->z = NULL;
+				}
+				ds->z_start = s;
+				ds->z_out = 0;
+			}
 			memcpy(ds->piece_hash, h, 16);
 			ds->piece_off = s;
 			ds->piece_left = flen - 1 - (uint32_t)ph;
-			(void)e; /* the frame length bounds the data, whatever end says */
 			st->parts++;
 		} else {
 			ds->skip = (uint32_t)(5 + (size_t)flen - ds->hlen);
@@ -1459,6 +1538,7 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 	if (ctx->gap) {
 		st->dir[d].dead = true;
 		st->dir[d].piece_left = 0;
+		ed_zclose(&st->dir[d]);
 	}
 	ed_tcp_feed(ctx, st, d, ctx->data, ctx->len);
 	if (st->dir[0].dead && st->dir[1].dead)
@@ -1475,6 +1555,7 @@ static void edonkey_free(void *state)
 	for (unsigned d = 0; d < 2; d++) {
 		free(st->dir[d].big);
 		st->dir[d].big = NULL;
+		ed_zclose(&st->dir[d]);
 	}
 }
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "app/app.h"
 #include "content_fake.c"
 #include "corpus_pcap.h"
@@ -516,6 +518,69 @@ KP_TEST(edonkey_transfer)
 	CHECK(fake_count(FK_OPEN) == 0);
 }
 
+/* eMule OP_COMPRESSEDPART (0xC5 0x40): one zlib stream per block, cut into frames;
+ * OP_SENDINGPART_I64 (0xC5 0xA2) past 4 GiB. Synthetic: amuled compresses only data
+ * that shrinks, and the capture's file is random. */
+KP_TEST(edonkey_emule_parts)
+{
+	static uint8_t data[30000], packed[40000], buf[12000];
+	static const uint8_t h[16] = {0x58, 0x41, 0xed, 0x03, 0x90, 0x59, 0x9b, 0xb1,
+				      0x0f, 0x59, 0x57, 0x33, 0x4c, 0x8f, 0xed, 0x9f};
+	uLongf plen = sizeof(packed);
+	void *st = calloc(1, kp_mod_edonkey.state_size);
+	uint64_t want, next = 184320;
+	bool contiguous = true;
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)("kp2padm compressed part "[i % 24] + i / 1000);
+	CHECK(compress(packed, &plen, data, sizeof(data)) == Z_OK);
+	fake_reset();
+	for (size_t off = 0; off < plen; off += 1000) {
+		size_t sl = plen - off < 1000 ? plen - off : 1000;
+		uint8_t hdr[24];
+
+		memcpy(hdr, h, 16);
+		put_le32(hdr + 16, 184320);
+		put_le32(hdr + 20, (uint32_t)plen);
+		n = 0;
+		buf[0] = 0xc5;
+		put_le32(buf + 1, (uint32_t)(1 + 24 + sl));
+		buf[5] = 0x40;
+		memcpy(buf + 6, hdr, 24);
+		memcpy(buf + 30, packed + off, sl);
+		n = 30 + sl;
+		/* in two chunks, cut inside the header or the data */
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 1, buf, (off / 1000) % 29);
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 1, buf + (off / 1000) % 29,
+			   n - (off / 1000) % 29);
+	}
+	want = fake_fnv(0xcbf29ce484222325ull, data, sizeof(data));
+	CHECK(fake_piece_bytes == sizeof(data) && fake_piece_fnv == want);
+	for (unsigned i = 0; i < fake_count(FK_PIECE); i++) {
+		contiguous &= ev(FK_PIECE, i)->offset == next && hex_is(ev(FK_PIECE, i)->hash, 16, ED_SAMPLE);
+		next = ev(FK_PIECE, i)->offset + ev(FK_PIECE, i)->bytes;
+	}
+	CHECK(contiguous && next == 184320 + sizeof(data));
+	/* OP_SENDINGPART_I64 at 5000000000 */
+	fake_reset();
+	n = 0;
+	buf[0] = 0xc5;
+	put_le32(buf + 1, 1 + 32 + 100);
+	buf[5] = 0xa2;
+	memcpy(buf + 6, h, 16);
+	put_le32(buf + 22, (uint32_t)5000000000ull);
+	put_le32(buf + 26, (uint32_t)(5000000000ull >> 32));
+	put_le32(buf + 30, (uint32_t)5000000100ull);
+	put_le32(buf + 34, (uint32_t)(5000000100ull >> 32));
+	memcpy(buf + 38, data, 100);
+	feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 1, buf, 38 + 100);
+	CHECK(fake_count(FK_PIECE) == 1 && ev(FK_PIECE, 0)->offset == 5000000000ull);
+	CHECK(ev(FK_PIECE, 0)->index == 5000000000ull / 9728000 && ev(FK_PIECE, 0)->bytes == 100);
+	kp_mod_edonkey.free_state(st);
+	free(st);
+}
+
 KP_TEST(edonkey_not_wanted)
 {
 	fake_reset();
@@ -570,6 +635,22 @@ KP_TEST(edonkey_hostile)
 		body[0] = 0x78, body[1] = 0x9c;
 		ed_frame_put(buf, &n, 0xd4, op, body, bl > 2 ? bl : 2);
 		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, k & 1, buf, n);
+		kp_mod_edonkey.free_state(st);
+	}
+	/* eMule parts and requests with random bodies (compressed slices that are not zlib) */
+	for (unsigned k = 0; k < 500; k++) {
+		static const uint8_t eops[] = {0x40, 0xa1, 0xa2, 0xa3, 0x81, 0x83, 0x9e};
+		size_t bl = (size_t)(tc_rng_next(&rng) % 120);
+
+		tc_rng_fill(&rng, body, bl);
+		if (k % 2 && bl > 30)
+			body[24] = 0x78, body[25] = 0x9c;
+		fake_reset();
+		memset(st, 0, kp_mod_edonkey.state_size);
+		n = 0;
+		ed_frame_put(buf, &n, 0xc5, eops[k % sizeof(eops)], body, bl);
+		ed_frame_put(buf, &n, 0xc5, eops[k % sizeof(eops)], body, bl);
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 1, buf, n - (k % 5));
 		kp_mod_edonkey.free_state(st);
 	}
 	/* a frame over 2 MB is skipped unread; the next frame is still parsed */
