@@ -77,7 +77,11 @@ struct kp_scanner;
  */
 int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threads,
 		    unsigned queue_max, unsigned cache_entries, char *err, size_t errlen);
-/* Queues a job; -EAGAIN when the queue is full (the job stays the caller's). Thread-safe. */
+/*
+ * Queues a job; -EAGAIN when the queue is full, -ESHUTDOWN while closing (the job
+ * stays the caller's). Thread-safe. A job whose sha256 is in the cache is not
+ * queued: it goes to its done queue at once (cached = true, even with a full queue).
+ */
 int kp_scanner_submit(struct kp_scanner *s, struct kp_scan_job *job);
 /* Scans buf now in the calling thread (benchmarks, tests). Returns the result, fills virus. */
 enum kp_scan_result kp_scanner_scan_now(struct kp_scanner *s, const uint8_t *buf, size_t len,
@@ -89,5 +93,12 @@ void kp_scan_job_free(struct kp_scan_job *job);
 
 /* Whether this build has libclamav. */
 bool kp_scan_available(void);
+
+/*
+ * The default of scan.db: /var/lib/clamav when it holds a database (.cvd, .cld,
+ * .cud, .ndb, .hdb, ...), else the project's test database (installed under
+ * datadir/kp2padm, else the one in the build tree), else NULL.
+ */
+const char *kp_scan_default_db(void);
 
 #endif
