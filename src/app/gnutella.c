@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "content/content.h"
 #include "output/json.h"
 
@@ -26,6 +28,7 @@
 #define GNU_LINE_MAX 512
 #define GNU_MSG_MAX 65536 /* query / query hit payloads read whole up to this */
 #define GNU_NAME_MAX 512
+#define GNU_INFLATE_MAX (256ull << 20) /* a deflated message stream inflates to at most this */
 
 enum gnu_mode {
 	GM_HDR = 0, /* handshake or HTTP header lines */
@@ -53,7 +56,10 @@ struct gnutella_state {
 	/* Content (files wanted). */
 	bool http; /* a download connection (GET ...) */
 	uint8_t mode[2];
-	bool deflate[2]; /* Content-Encoding: deflate: messages not readable */
+	bool deflate[2]; /* Content-Encoding: deflate: the messages are one zlib stream */
+	z_stream *z[2];
+	bool inflating[2];
+	uint64_t z_total[2];
 	uint8_t mhdr[2][GNU_HDR_LEN];
 	uint8_t mhlen[2];
 	uint8_t *msg[2];
@@ -379,16 +385,12 @@ static int b32_val(uint8_t c)
 	return -1;
 }
 
-/* "urn:sha1:" + 32 base32 characters somewhere in b[0..n) -> 20 bytes. */
-static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
+/* 32 base32 characters at u -> 20 bytes. */
+static bool b32_sha1(const uint8_t *u, uint8_t out[20])
 {
-	const uint8_t *u = kp_find_ci(b, n, "urn:sha1:");
 	uint32_t acc = 0;
 	unsigned bits = 0, o = 0;
 
-	if (!u || (size_t)(b + n - u) < 9 + 32)
-		return false;
-	u += 9;
 	for (unsigned i = 0; i < 32; i++) {
 		int v = b32_val(u[i]);
 
@@ -402,6 +404,20 @@ static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
 		}
 	}
 	return o == 20;
+}
+
+/*
+ * "urn:sha1:" + 32 base32 characters somewhere in b[0..n) -> 20 bytes; else the
+ * SHA-1 half of "urn:bitprint:<sha1 base32>.<tiger base32>".
+ */
+static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
+{
+	const uint8_t *u = kp_find_ci(b, n, "urn:sha1:");
+
+	if (u && (size_t)(b + n - u) >= 9 + 32 && b32_sha1(u + 9, out))
+		return true;
+	u = kp_find_ci(b, n, "urn:bitprint:");
+	return u && (size_t)(b + n - u) >= 13 + 32 && b32_sha1(u + 13, out);
 }
 
 static int hexv(uint8_t c)
@@ -440,6 +456,83 @@ static uint64_t dec_u64(const char *s, size_t n, bool *ok)
 	for (; i < n && s[i] >= '0' && s[i] <= '9' && i < 20; i++)
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	return v;
+}
+
+/* COBS decoding (GGEP's NUL-free encoding) of b[0..n) into out; returns the length or 0. */
+static size_t cobs_decode(const uint8_t *b, size_t n, uint8_t *out, size_t cap)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		uint8_t code = b[i++];
+
+		if (code == 0)
+			return 0;
+		for (uint8_t k = 1; k < code; k++) {
+			if (i >= n || o >= cap)
+				return 0;
+			out[o++] = b[i++];
+		}
+		if (code < 0xff && i < n) {
+			if (o >= cap)
+				return 0;
+			out[o++] = 0;
+		}
+	}
+	return o;
+}
+
+/*
+ * The SHA-1 of a GGEP "H" extension (hash type 1 = SHA-1, 2 = bitprint: SHA-1 then
+ * Tiger) in a result's extension block: blocks separated by 0x1C, a GGEP block
+ * starting with 0xC3, then extensions of flags, id, 1-3 length bytes and data.
+ */
+static bool ggep_sha1(const uint8_t *b, size_t n, uint8_t out[20])
+{
+	for (size_t s = 0; s < n; s++) {
+		size_t i;
+
+		if (b[s] != 0xc3 || (s > 0 && b[s - 1] != 0x1c))
+			continue;
+		i = s + 1;
+		for (unsigned ext = 0; ext < 32 && i < n; ext++) {
+			uint8_t flags = b[i++], idl = flags & 0x0f;
+			const uint8_t *id = b + i;
+			size_t dl = 0;
+			unsigned k;
+
+			if (idl == 0 || i + idl > n)
+				return false;
+			i += idl;
+			for (k = 0; k < 3 && i < n; k++) {
+				uint8_t c = b[i++];
+
+				dl = dl << 6 | (c & 0x3f);
+				if (c & 0x40)
+					break;
+			}
+			if (k == 3 || dl > n - i)
+				return false;
+			if (idl == 1 && id[0] == 'H' && !(flags & 0x20)) {
+				uint8_t dec[64];
+				const uint8_t *v = b + i;
+				size_t vl = dl;
+
+				if (flags & 0x40) {
+					vl = cobs_decode(b + i, dl, dec, sizeof(dec));
+					v = dec;
+				}
+				if (vl >= 21 && (v[0] == 1 || v[0] == 2)) {
+					memcpy(out, v + 1, 20);
+					return true;
+				}
+			}
+			i += dl;
+			if (flags & 0x80)
+				break;
+		}
+	}
+	return false;
 }
 
 /* A query (0x80) or query hit (0x81) payload. */
@@ -495,7 +588,7 @@ static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8
 				return;
 			el = (size_t)(z - ext);
 			kp_cur_skip(&c, el + 1);
-			h = find_sha1(ext, el, sha1);
+			h = find_sha1(ext, el, sha1) || ggep_sha1(ext, el, sha1);
 			kp_app_file_listed(ctx, "search_result", (const char *)name, nl, size,
 					   h ? KP_HASH_SHA1 : KP_HASH_NONE, h ? sha1 : NULL,
 					   h ? 20 : 0);
@@ -553,7 +646,15 @@ static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, 
 
 	if (n == 0) {
 		if (!st->http) {
-			st->mode[d] = st->deflate[d] ? GM_DEAD : GM_MSG;
+			st->mode[d] = GM_MSG;
+			if (st->deflate[d] && !st->z[d]) {
+				st->z[d] = calloc(1, sizeof(*st->z[d]));
+				if (!st->z[d] || inflateInit(st->z[d]) != Z_OK) {
+					free(st->z[d]);
+					st->z[d] = NULL;
+					st->mode[d] = GM_DEAD;
+				}
+			}
 			return;
 		}
 		if (d == KP_DIR_TOCLIENT && (st->http_status == 200 || st->http_status == 206) &&
@@ -601,6 +702,8 @@ static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, 
 
 static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
 		     const uint8_t *p, size_t len);
+static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+			const uint8_t *p, size_t len);
 
 static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d, uint8_t c)
 {
@@ -620,6 +723,49 @@ static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsi
 	} else {
 		st->line_over[d] = true;
 	}
+}
+
+static void gnu_zclose(struct gnutella_state *st, unsigned d)
+{
+	if (st->z[d]) {
+		inflateEnd(st->z[d]);
+		free(st->z[d]);
+		st->z[d] = NULL;
+	}
+}
+
+/* A deflated message stream: inflated, then read as messages. */
+static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+			const uint8_t *p, size_t len)
+{
+	uint8_t out[16384];
+	z_stream *z = st->z[d];
+	int r;
+
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)len;
+	do {
+		size_t got;
+
+		z->next_out = out;
+		z->avail_out = sizeof(out);
+		r = inflate(z, Z_SYNC_FLUSH);
+		got = sizeof(out) - z->avail_out;
+		st->z_total[d] += got;
+		if (got) {
+			st->inflating[d] = true;
+			gnu_feed(ctx, st, d, out, got);
+			st->inflating[d] = false;
+		}
+		if ((r != Z_OK && r != Z_BUF_ERROR) || st->z_total[d] > GNU_INFLATE_MAX ||
+		    st->mode[d] != GM_MSG) {
+			gnu_zclose(st, d);
+			st->mode[d] = GM_DEAD;
+			return;
+		}
+		if (got == 0)
+			break;
+	} while (z->avail_in > 0 || z->avail_out == 0);
 }
 
 static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
@@ -652,6 +798,11 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 			}
 			break;
 		case GM_MSG:
+			if (st->z[d] && !st->inflating[d]) {
+				gnu_inflate(ctx, st, d, p + i, len - i);
+				i = len;
+				break;
+			}
 			if (st->mskip[d]) {
 				n = len - i < st->mskip[d] ? len - i : st->mskip[d];
 				st->mskip[d] -= (uint32_t)n;
@@ -742,6 +893,7 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 				st->body = NULL;
 			}
 			st->mode[d] = GM_DEAD;
+			gnu_zclose(st, d);
 		}
 		gnu_feed(ctx, st, d, ctx->data, ctx->len);
 		return st->mode[0] == GM_DEAD && st->mode[1] == GM_DEAD ? KP_PARSE_DONE
@@ -777,6 +929,7 @@ static void gnutella_free(void *state)
 	for (unsigned d = 0; d < 2; d++) {
 		free(st->msg[d]);
 		st->msg[d] = NULL;
+		gnu_zclose(st, d);
 	}
 }
 

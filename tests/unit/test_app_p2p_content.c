@@ -383,9 +383,102 @@ KP_TEST(gnutella_not_wanted)
 	CHECK(fake_n == 0);
 }
 
+/* base32 (32 characters) -> 20 bytes */
+static bool b32_to(uint8_t out[20], const char *s)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0, o = 0;
+
+	for (unsigned i = 0; i < 32; i++) {
+		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *p = strchr(a, s[i]);
+
+		if (!p || !s[i])
+			return false;
+		acc = acc << 5 | (uint32_t)(p - a);
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return o == 20;
+}
+
 static void put_le32(uint8_t *b, uint32_t v)
 {
 	b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
+}
+
+/* A deflated message stream (Content-Encoding: deflate, as gtk-gnutella and LimeWire
+ * use), a hit whose hash is a GGEP "H" extension (COBS-encoded) and one with a
+ * urn:bitprint (the forms of nDPI's gnutella.pcap). Synthetic. */
+KP_TEST(gnutella_deflate_ggep)
+{
+	static const char c1[] = "GNUTELLA CONNECT/0.6\r\nAccept-Encoding: deflate\r\n\r\n";
+	static const char s1[] = "GNUTELLA/0.6 200 OK\r\nContent-Encoding: deflate\r\n\r\n";
+	static const char c2[] = "GNUTELLA/0.6 200 OK\r\nContent-Encoding: deflate\r\n\r\n";
+	static const char bp[] = "urn:bitprint:QP4IVQ2DHAEMTYTOZPIJ3IIM2KKPDYXC."
+				 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	uint8_t hit[400], q[64], zq[200], zh[600], sha[20];
+	uLongf zql = sizeof(zq), zhl = sizeof(zh);
+	size_t hl = 23, ql = 23, k;
+	void *st = calloc(1, kp_mod_gnutella.state_size);
+
+	CHECK(b32_to(sha, "QP4IVQ2DHAEMTYTOZPIJ3IIM2KKPDYXC"));
+	/* query "spider man" */
+	memset(q, 0, sizeof(q));
+	q[16] = 0x80;
+	memcpy(q + 25, "spider man", 11);
+	ql = 25 + 11;
+	put_le32(q + 19, (uint32_t)(ql - 23));
+	/* hit: 2 results */
+	memset(hit, 0, sizeof(hit));
+	hit[16] = 0x81;
+	hit[hl++] = 2;
+	hl += 10;
+	put_le32(hit + hl, 1), put_le32(hit + hl + 4, 1000), hl += 8;
+	memcpy(hit + hl, "a.mp3", 6), hl += 6;
+	/* GGEP: magic, flags (last | COBS | id length 1), "H", length 22 (last), COBS(1 + sha1) */
+	hit[hl++] = 0xc3;
+	hit[hl++] = 0x80 | 0x40 | 1;
+	hit[hl++] = 'H';
+	hit[hl++] = 0x40 | 22;
+	hit[hl++] = 22; /* COBS: one run of 21 non-zero bytes (the test hash has no zero) */
+	hit[hl++] = 1;
+	memcpy(hit + hl, sha, 20), hl += 20;
+	hit[hl++] = 0;
+	put_le32(hit + hl, 2), put_le32(hit + hl + 4, 2000), hl += 8;
+	memcpy(hit + hl, "b.mp3", 6), hl += 6;
+	memcpy(hit + hl, bp, sizeof(bp)), hl += sizeof(bp);
+	memcpy(hit + hl, "KQES\0\0\0", 7), hl += 7 + 16;
+	put_le32(hit + 19, (uint32_t)(hl - 23));
+	CHECK(compress(zh, &zhl, hit, hl) == Z_OK && compress(zq, &zql, q, ql) == Z_OK);
+	for (k = 0; k < 20; k++)
+		CHECK(sha[k] != 0);
+	fake_reset();
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, (const uint8_t *)c1, strlen(c1));
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 1, (const uint8_t *)s1, strlen(s1));
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, (const uint8_t *)c2, strlen(c2));
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, zq, 5);
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, zq + 5, zql - 5);
+	for (k = 0; k < zhl; k += 7)
+		feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 1, zh + k, zhl - k < 7 ? zhl - k : 7);
+	CHECK(fake_count(FK_SEARCH) == 1 && strcmp(ev(FK_SEARCH, 0)->name, "spider man") == 0);
+	CHECK(fake_count(FK_LISTED) == 2);
+	CHECK(strcmp(ev(FK_LISTED, 0)->name, "a.mp3") == 0 && ev(FK_LISTED, 0)->size == 1000);
+	CHECK(ev(FK_LISTED, 0)->hkind == KP_HASH_SHA1 && hex_is(ev(FK_LISTED, 0)->hash, 20, GNU_SHA1_A));
+	CHECK(strcmp(ev(FK_LISTED, 1)->name, "b.mp3") == 0 && ev(FK_LISTED, 1)->size == 2000);
+	CHECK(ev(FK_LISTED, 1)->hkind == KP_HASH_SHA1 && hex_is(ev(FK_LISTED, 1)->hash, 20, GNU_SHA1_A));
+	/* garbage instead of a zlib stream: the direction stops, nothing is reported */
+	fake_reset();
+	kp_mod_gnutella.free_state(st);
+	memset(st, 0, kp_mod_gnutella.state_size);
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 0, (const uint8_t *)c1, strlen(c1));
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 1, (const uint8_t *)s1, strlen(s1));
+	feed_bytes(&kp_mod_gnutella, st, IPPROTO_TCP, 1, hit, hl);
+	CHECK(fake_n == 0);
+	kp_mod_gnutella.free_state(st);
+	free(st);
 }
 
 KP_TEST(gnutella_hostile)
