@@ -1597,6 +1597,19 @@ static void edonkey_json(const void *state, const struct kp_flow *f, struct kp_j
 		kp_json_u64(j, "parts", st->parts);
 		kp_json_u64(j, "part_bytes", st->part_bytes);
 	}
+	if (st->have_req) {
+		/* the last OP_REQUESTPARTS: up to three [start, end) ranges */
+		kp_json_arr(j, "parts_requested");
+		for (unsigned k = 0; k < 3; k++) {
+			if (st->req_end[k] <= st->req_start[k])
+				continue;
+			kp_json_obj(j, NULL);
+			kp_json_u64(j, "start", st->req_start[k]);
+			kp_json_u64(j, "end", st->req_end[k]);
+			kp_json_end(j);
+		}
+		kp_json_end_arr(j);
+	}
 	if (st->nfiles) {
 		kp_json_arr(j, "files");
 		for (unsigned i = 0; i < st->nfiles; i++) {

@@ -16,6 +16,8 @@ ED = "5841ed0390599bb10f5957334c8fed9f"
 TTH = "13aafa35e02052faedc3c03b4ed91ea49fd8642a48cfc6af"
 SHA_A = "83f88ac3433808c9e26ecbd09da10cd294f1e2e2"
 SHA_B = "d1e08a280ba9c0702a3253e5fa0821b4f7800084"
+SHA_E = "3395856ce81f2b7382dee72602f798b642f14140"
+EICAR256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
 
 
 def L(app, d, name, what, size, kind, h):  # listed file
@@ -45,6 +47,9 @@ WANT = {
         S("gnutella", "kp2padm"),
         L("gnutella", "toclient", "kp2padm gnutella sample.bin", "search_result", 65536, "sha1", SHA_A),
         L("gnutella", "toclient", "kp2padm-notes.txt", "search_result", 300, "sha1", SHA_B),
+        L("gnutella", "toclient", "kp2padm-eicar.com", "search_result", 68, "sha1", SHA_E),
+        L("gnutella", "toserver", "kp2padm-eicar.com", "request", None, None, None),
+        F("gnutella", "toclient", "kp2padm-eicar.com", 68, EICAR256, "sha1", SHA_E),
         L("gnutella", "toserver", "kp2padm gnutella sample.bin", "request", None, None, None),
         F("gnutella", "toclient", "kp2padm gnutella sample.bin", 65536,
           "7d98068dbde5c774d51aa6a6977b8e775e3d8d57fd28271af26b1e5be95b79fd", "sha1", SHA_A),
@@ -111,6 +116,16 @@ for name, want in WANT.items():
     none = [e for e in run(name) if e["event_type"] in ("file", "search")]
     check("%s: nothing without file.audit or rules" % name, not none)
 
+# the eDonkey parts: 6 OP_SENDINGPART, 61440 bytes, the last OP_REQUESTPARTS ranges
+fl = [e for e in run("edonkey-transfer", "file.audit=yes")
+      if e["event_type"] == "flow" and e["proto"] == "TCP"]
+ed = fl[0].get("edonkey", {}) if fl else {}
+check("edonkey-transfer: 6 parts, 61440 part bytes, requested ranges",
+      ed.get("parts") == 6 and ed.get("part_bytes") == 61440 and
+      ed.get("parts_requested") == [{"start": 30720, "end": 40960},
+                                    {"start": 40960, "end": 51200},
+                                    {"start": 51200, "end": 61440}], "  got %s" % ed)
+
 # hash and name rules block the flows that carry the object
 ev = run("edonkey-transfer", "file=block name=ed2k hash=" + ED)
 blocked = {(e["proto"], e["dest_port"]) for e in ev if e["event_type"] == "block"}
@@ -126,6 +141,19 @@ check("gnutella-servent: glob rule blocks the servent (hit) and the .txt downloa
       sorted({e["src_port"] for e in ev if e["event_type"] == "file" and
               e["file"]["name"] == "kp2padm-notes.txt"}) and
       sum(e["event_type"] == "block" for e in ev) == 2)
+# scanning (the project's EICAR-only test database next to the binary, when built with
+# libclamav): the EICAR download is a virus and its flow is blocked
+import os
+db = os.path.join(os.path.dirname(binary), "kp2padm-test.ndb")
+if os.path.exists(db):
+    ev = run("gnutella-servent", "scan=yes", "scan.db=" + db)
+    vir = [e for e in ev if e["event_type"] == "virus"]
+    check("gnutella-servent: scan finds EICAR in the /get/3 download",
+          len(vir) == 1 and vir[0]["virus"]["file"]["name"] == "kp2padm-eicar.com" and
+          vir[0]["virus"]["file"]["sha256"] == EICAR256 and
+          vir[0]["virus"]["signature"].startswith("Kp2padm.Test.EICAR"), "  got %s" % vir)
+else:
+    print("skip scan: no %s" % db)
 print("%d failed" % fails)
 sys.exit(1 if fails else 0)
 PY

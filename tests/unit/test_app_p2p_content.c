@@ -314,7 +314,7 @@ KP_TEST(dc_hostile)
 	free(st);
 }
 
-/* ---- Gnutella (gnutella-servent.pcap: our own servent pair) ------------------ */
+/* ---- Gnutella (gnutella-servent.pcap: our own servent pair; 3 files, one EICAR) - */
 
 #define GNU_PCAP "tests/captures/pcap/gnutella-servent.pcap"
 #define GNU_SHA1_A "83f88ac3433808c9e26ecbd09da10cd294f1e2e2" /* QP4IVQ2D... */
@@ -328,10 +328,12 @@ KP_TEST(gnutella_query_hits)
 	if (!feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 0))
 		return;
 	CHECK(fake_count(FK_SEARCH) == 1 && strcmp(ev(FK_SEARCH, 0)->name, "kp2padm") == 0);
-	CHECK(fake_count(FK_LISTED) == 2);
+	CHECK(fake_count(FK_LISTED) == 3);
 	a = ev(FK_LISTED, 0);
 	b = ev(FK_LISTED, 1);
 	CHECK(strcmp(a->what, "search_result") == 0 && strcmp(b->what, "search_result") == 0);
+	CHECK(strcmp(ev(FK_LISTED, 2)->name, "kp2padm-eicar.com") == 0 && ev(FK_LISTED, 2)->size == 68);
+	CHECK(hex_is(ev(FK_LISTED, 2)->hash, 20, "3395856ce81f2b7382dee72602f798b642f14140"));
 	CHECK(strcmp(a->name, "kp2padm gnutella sample.bin") == 0 && a->size == 65536);
 	CHECK(a->hkind == KP_HASH_SHA1 && hex_is(a->hash, a->hash_len, GNU_SHA1_A));
 	CHECK(strcmp(b->name, "kp2padm-notes.txt") == 0 && b->size == 300);
@@ -361,9 +363,14 @@ KP_TEST(gnutella_downloads)
 	o = ev(FK_OPEN, 0);
 	CHECK(strcmp(o->name, "kp2padm-notes.txt") == 0 && o->size == 300 && o->bytes == 300);
 	CHECK(o->end == KP_FILE_END_COMPLETE);
-	/* GET /uri-res/N2R?urn:sha1:QP4I... Range: bytes=0-4095 -> 206, 4096 bytes */
+	/* GET /get/3/kp2padm-eicar.com -> 68 bytes */
 	fake_reset();
 	feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 3);
+	o = ev(FK_OPEN, 0);
+	CHECK(strcmp(o->name, "kp2padm-eicar.com") == 0 && o->size == 68 && o->bytes == 68);
+	/* GET /uri-res/N2R?urn:sha1:QP4I... Range: bytes=0-4095 -> 206, 4096 bytes */
+	fake_reset();
+	feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 4);
 	r = ev(FK_LISTED, 0);
 	o = ev(FK_OPEN, 0);
 	CHECK(strcmp(r->what, "request") == 0);
@@ -378,7 +385,7 @@ KP_TEST(gnutella_not_wanted)
 {
 	fake_reset();
 	fake_files_wanted = false;
-	for (unsigned k = 0; k < 4; k++)
+	for (unsigned k = 0; k < 5; k++)
 		feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, k);
 	CHECK(fake_n == 0);
 }
@@ -798,7 +805,7 @@ KP_TEST(fuzz_capture_flows)
 	    {&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 1511, 1},
 	    {&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 41000, 1},
 	    {&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_UDP, 41000, 1},
-	    {&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 4},
+	    {&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, 5},
 	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-search.pcap", IPPROTO_TCP, 4661, 1},
 	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_TCP, 4662, 1},
 	    {&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_UDP, 4672, 1},
