@@ -7,7 +7,12 @@
  * "CSUP ...", "BINF ...", "IINF ..."). UDP: NMDC search results "$SR ...|" and
  * ADC "URES <cid> ..." / "UINF <cid> ...". The probe verifies the first
  * command's keyword, its character set and its terminator; the parser learns
- * the user's nick and the hub's name.
+ * the user's nick and the hub's name. When files are wanted it goes on and reports
+ * the searches a client sends (ADC BSCH/DSCH/FSCH AN terms or TR hash, NMDC
+ * $Search), search results (ADC URES/DRES FN SI TR, NMDC $SR, TCP or UDP) and the
+ * files of client-client transfers (CGET/$ADCGET name, then CSND/$ADCSND and the
+ * len bytes that follow it; compressed ZL1 transfers and file lists of type
+ * "list"/"tthl" are skipped as body, not reported).
  */
 #include "app/app.h"
 
@@ -385,8 +390,9 @@ static void adc_result(struct kp_app_ctx *ctx, struct dc_state *st, const char *
 		return;
 	nl = fn ? adc_unescape(name, sizeof(name), fn, fnl) : 0;
 	have_tth = tr && b32_decode(tr, trl, tth, sizeof(tth));
-	kp_app_file_listed(ctx, "search_result", name, nl, size, have_tth ? KP_HASH_TTH : KP_HASH_NONE,
-			   have_tth ? tth : NULL, have_tth ? sizeof(tth) : 0);
+	kp_app_file_listed(ctx, "search_result", name, nl, size,
+			   have_tth ? KP_HASH_TTH : KP_HASH_NONE, have_tth ? tth : NULL,
+			   have_tth ? sizeof(tth) : 0);
 	st->results++;
 }
 
@@ -430,8 +436,8 @@ static void adc_search(struct kp_app_ctx *ctx, struct dc_state *st, const char *
  * (NMDC): a GET remembers the name; a SND opens the body of len bytes that
  * follows in the sender's direction (not when compressed: ZL1).
  */
-static void dc_transfer(struct kp_app_ctx *ctx, struct dc_state *st, unsigned dir,
-			const char *c, size_t n, size_t args, bool snd, bool nmdc)
+static void dc_transfer(struct kp_app_ctx *ctx, struct dc_state *st, unsigned dir, const char *c,
+			size_t n, size_t args, bool snd, bool nmdc)
 {
 	const char *type, *name, *start, *len, *flag;
 	size_t typel, namel, startl, lenl, flagl;
@@ -547,8 +553,8 @@ static void dc_content(struct kp_app_ctx *ctx, struct dc_state *st, unsigned dir
 	if (st->proto == 2) {
 		if (n < 5 || c[4] != ' ')
 			return;
-		if (memcmp(c + 1, "SCH", 3) == 0 && (c[0] == 'B' || c[0] == 'D' || c[0] == 'F' ||
-						      c[0] == 'E')) {
+		if (memcmp(c + 1, "SCH", 3) == 0 &&
+		    (c[0] == 'B' || c[0] == 'D' || c[0] == 'F' || c[0] == 'E')) {
 			if (own)
 				adc_search(ctx, st, c, n);
 		} else if (memcmp(c + 1, "RES", 3) == 0 && (c[0] == 'D' || c[0] == 'U')) {
@@ -605,8 +611,8 @@ static enum kp_parse_result dc_parse(struct kp_app_ctx *ctx, void *state)
 			return KP_PARSE_DONE;
 		/* one datagram = one or more commands */
 		for (size_t i = 0; i < ctx->len;) {
-			const uint8_t *e = memchr(ctx->data + i, st->proto == 1 ? '|' : '\n',
-						  ctx->len - i);
+			const uint8_t *e =
+			    memchr(ctx->data + i, st->proto == 1 ? '|' : '\n', ctx->len - i);
 			size_t n = e ? (size_t)(e - ctx->data) - i : ctx->len - i;
 
 			dc_content(ctx, st, d, (const char *)ctx->data + i, n);

@@ -47,12 +47,12 @@
 #define ED_MAX_FRAME (1u << 21) /* larger than any eMule packet (blocks are 180 KiB) */
 #define ED_MAX_TAGS 64
 #define ED_MAX_FILES 8
-#define ED_HDR_CAP 320 /* bytes of a frame the parser looks at */
-#define ED_BIG_MAX (512u << 10)  /* content: whole frames buffered up to this (search results) */
+#define ED_HDR_CAP 320		 /* bytes of a frame the parser looks at */
+#define ED_BIG_MAX (512u << 10)	 /* content: list frames read whole up to this */
 #define ED_UNPACK_MAX (1u << 20) /* content: a packed (0xD4) body inflates to at most this */
-#define ED_PART_SIZE 9728000ull  /* eDonkey part size: piece index = offset / part size */
-#define ED_TEXT_MAX 512          /* search text reported */
-#define ED_MAX_RESULTS 4096      /* results per list frame */
+#define ED_PART_SIZE 9728000ull	 /* eDonkey part size: piece index = offset / part size */
+#define ED_TEXT_MAX 512		 /* search text reported */
+#define ED_MAX_RESULTS 4096	 /* results per list frame */
 #define ED_ZBLOCK_MAX (4u << 20) /* a compressed block inflates to at most this (180 KiB) */
 
 /* op_check results */
@@ -88,8 +88,8 @@ struct ed_dir {
 	uint64_t piece_off;
 	uint8_t piece_hash[16];
 	/* ... through zlib for eMule's compressed parts: one stream per block, cut in frames. */
-	bool zpart;     /* the current piece frame is a slice of a compressed block */
-	z_stream *z;    /* the block's stream (NULL: none open) */
+	bool zpart;  /* the current piece frame is a slice of a compressed block */
+	z_stream *z; /* the block's stream (NULL: none open) */
 	uint64_t z_start, z_out;
 };
 
@@ -206,8 +206,8 @@ static int ed_tags(const uint8_t *b, size_t n, uint32_t count, size_t *end,
 			info->version = kp_le32(v);
 			info->have_version = true;
 		}
-		if (info && id == 0x02 && (type == 0x03 || type == 0x0b || type == 0x08 ||
-					   type == 0x09)) {
+		if (info && id == 0x02 &&
+		    (type == 0x03 || type == 0x0b || type == 0x08 || type == 0x09)) {
 			uint64_t sz = type == 0x03   ? kp_le32(v)
 				      : type == 0x0b ? (uint64_t)kp_le32(v + 4) << 32 | kp_le32(v)
 				      : type == 0x08 ? kp_le16(v)
@@ -1084,9 +1084,9 @@ static void ed_file_list(struct kp_app_ctx *ctx, struct edonkey_state *st, const
 		if (ed_tags(kp_cur_ptr(&c), kp_cur_left(&c), tags, &end, &info) != 1)
 			return;
 		kp_cur_skip(&c, end);
-		kp_app_file_listed(ctx, what, (const char *)info.name, info.name ? info.name_len : 0,
-				   info.have_size ? info.size : KP_FILE_SIZE_UNKNOWN, KP_HASH_ED2K,
-				   h, 16);
+		kp_app_file_listed(
+		    ctx, what, (const char *)info.name, info.name ? info.name_len : 0,
+		    info.have_size ? info.size : KP_FILE_SIZE_UNKNOWN, KP_HASH_ED2K, h, 16);
 		if (what[0] == 's')
 			st->results++;
 		else
@@ -1184,8 +1184,8 @@ static void ed_content(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigne
 }
 
 /* A packed frame (0xD4): the body inflated (up to ED_UNPACK_MAX), then read as eDonkey. */
-static void ed_unpack(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned dir,
-		      uint8_t op, const uint8_t *b, size_t bl)
+static void ed_unpack(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned dir, uint8_t op,
+		      const uint8_t *b, size_t bl)
 {
 	z_stream z;
 	uint8_t *out;
@@ -1323,8 +1323,8 @@ static void ed_zclose(struct ed_dir *ds)
 }
 
 /* The next slice of a compressed block: inflated and reported as pieces. */
-static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d,
-		     const uint8_t *p, size_t n)
+static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d, const uint8_t *p,
+		     size_t n)
 {
 	struct ed_dir *ds = &st->dir[d];
 	uint8_t out[16384];
@@ -1343,8 +1343,8 @@ static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned 
 		got = sizeof(out) - ds->z->avail_out;
 		if (got) {
 			kp_app_piece(ctx, (int)d, KP_HASH_ED2K, ds->piece_hash, 16,
-				     (ds->z_start + ds->z_out) / ED_PART_SIZE, ds->z_start + ds->z_out,
-				     out, got);
+				     (ds->z_start + ds->z_out) / ED_PART_SIZE,
+				     ds->z_start + ds->z_out, out, got);
 			st->part_bytes += got;
 			ds->z_out += got;
 		}
@@ -1474,9 +1474,10 @@ static void ed_tcp_feed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsign
 					  : kp_le32(h + 16);
 
 			/* The frame length bounds the data, whatever the end offset says. */
-			ds->zpart = ds->hdr[0] == ED_EMULE && (ds->hdr[5] == 0x40 || ds->hdr[5] == 0xa1);
-			if (ds->zpart && (!ds->z || ds->z_start != s ||
-					  memcmp(ds->piece_hash, h, 16) != 0)) {
+			ds->zpart =
+			    ds->hdr[0] == ED_EMULE && (ds->hdr[5] == 0x40 || ds->hdr[5] == 0xa1);
+			if (ds->zpart &&
+			    (!ds->z || ds->z_start != s || memcmp(ds->piece_hash, h, 16) != 0)) {
 				/* the first slice of a block: a new zlib stream */
 				ed_zclose(ds);
 				ds->z = calloc(1, sizeof(*ds->z));
@@ -1521,8 +1522,8 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 			if (st->content && ctx->data[0] == ED_EDONKEY &&
 			    (ctx->data[1] == 0x98 || ctx->data[1] == 0x92)) {
 				char text[ED_TEXT_MAX];
-				size_t n = ed_search_text(ctx->data + 2, ctx->len - 2, text,
-							  sizeof(text));
+				size_t n =
+				    ed_search_text(ctx->data + 2, ctx->len - 2, text, sizeof(text));
 
 				if (n) {
 					kp_app_search(ctx, text, n);

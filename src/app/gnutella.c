@@ -11,7 +11,9 @@
  * so that their files can be reported.
  * The parser reads the handshake headers (User-Agent, X-Ultrapeer, G2 Accept).
  * When files are wanted it goes on: queries (0x80) and query hits (0x81) of the
- * message stream, and the request and body of a download.
+ * message stream (inflated when a side announced Content-Encoding: deflate; hit
+ * hashes from urn:sha1, urn:bitprint or GGEP "H"), UDP queries and hits, and the
+ * request and body of a download (Content-Length bytes, Content-Range offset).
  */
 #include "app/app.h"
 
@@ -32,7 +34,7 @@
 
 enum gnu_mode {
 	GM_HDR = 0, /* handshake or HTTP header lines */
-	GM_MSG,     /* Gnutella 0.6 messages */
+	GM_MSG,	    /* Gnutella 0.6 messages */
 	GM_BODY,    /* HTTP body of a download */
 	GM_DEAD,
 };
@@ -598,8 +600,7 @@ static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8
 }
 
 /* "GET /get/<index>/<name> HTTP/1.x" or "GET /uri-res/N2R?urn:sha1:<base32> HTTP/1.x" */
-static void gnu_request(struct kp_app_ctx *ctx, struct gnutella_state *st, const char *l,
-			size_t n)
+static void gnu_request(struct kp_app_ctx *ctx, struct gnutella_state *st, const char *l, size_t n)
 {
 	const char *t = l + 4, *e;
 	size_t tn;
@@ -817,7 +818,8 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 				st->mlen[d] += (uint32_t)n;
 				i += n;
 				if (st->mlen[d] == st->mwant[d]) {
-					gnu_message(ctx, st, st->mhdr[d][16], st->msg[d], st->mlen[d]);
+					gnu_message(ctx, st, st->mhdr[d][16], st->msg[d],
+						    st->mlen[d]);
 					free(st->msg[d]);
 					st->msg[d] = NULL;
 					st->mlen[d] = st->mwant[d] = 0;
@@ -846,7 +848,8 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 				uint8_t desc = st->mhdr[d][16];
 				uint32_t plen = kp_le32(st->mhdr[d] + 19);
 
-				if ((desc == 0x80 || desc == 0x81) && plen > 0 && plen <= GNU_MSG_MAX) {
+				if ((desc == 0x80 || desc == 0x81) && plen > 0 &&
+				    plen <= GNU_MSG_MAX) {
 					st->msg[d] = malloc(plen);
 					if (st->msg[d]) {
 						st->mwant[d] = plen;

@@ -10,8 +10,16 @@
 
 #include "content/content.h"
 
-enum fake_kind { FK_OPEN = 1, FK_CLOSE, FK_LISTED, FK_HASH_SEEN, FK_PIECE, FK_SEARCH, FK_FHASH,
-		 FK_ANNOUNCE };
+enum fake_kind {
+	FK_OPEN = 1,
+	FK_CLOSE,
+	FK_LISTED,
+	FK_HASH_SEEN,
+	FK_PIECE,
+	FK_SEARCH,
+	FK_FHASH,
+	FK_ANNOUNCE
+};
 
 struct fake_ev {
 	enum fake_kind kind;
@@ -24,7 +32,7 @@ struct fake_ev {
 	uint8_t hash[32];
 	size_t hash_len;
 	uint64_t bytes; /* FK_OPEN: body bytes received until close; FK_PIECE: len */
-	int end;        /* FK_OPEN: -1 open, else enum kp_file_end */
+	int end;	/* FK_OPEN: -1 open, else enum kp_file_end */
 };
 
 #define FAKE_MAX 256
@@ -111,8 +119,8 @@ bool kp_app_files_wanted(const struct kp_app_ctx *ctx)
 	(void)ctx;
 	return fake_files_wanted;
 }
-struct kp_file *kp_app_file_open(struct kp_app_ctx *ctx, int dir, const char *name,
-				 size_t name_len, uint64_t size, uint64_t offset)
+struct kp_file *kp_app_file_open(struct kp_app_ctx *ctx, int dir, const char *name, size_t name_len,
+				 uint64_t size, uint64_t offset)
 {
 	struct fake_ev *e;
 
@@ -158,8 +166,7 @@ void kp_app_file_close(struct kp_app_ctx *ctx, struct kp_file *fi, enum kp_file_
 	fake_ev[fi->ev].end = (int)how;
 	fake_add(FK_CLOSE)->end = (int)how;
 }
-void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_len,
-			  uint64_t size)
+void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_len, uint64_t size)
 {
 	struct fake_ev *e = fake_add(FK_ANNOUNCE);
 
@@ -167,9 +174,8 @@ void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_
 	fake_name(e, name, name_len);
 	e->size = size;
 }
-void kp_app_file_listed(struct kp_app_ctx *ctx, const char *what, const char *name,
-			size_t name_len, uint64_t size, enum kp_hash_kind kind,
-			const uint8_t *hash, size_t hash_len)
+void kp_app_file_listed(struct kp_app_ctx *ctx, const char *what, const char *name, size_t name_len,
+			uint64_t size, enum kp_hash_kind kind, const uint8_t *hash, size_t hash_len)
 {
 	struct fake_ev *e = fake_add(FK_LISTED);
 

@@ -26,9 +26,9 @@
 struct feed {
 	const struct kp_app_module *mod;
 	uint8_t l4;
-	uint16_t port;    /* the flow: first one of this l4 with this port on either side */
-	uint16_t other;   /* the peer port once known */
-	unsigned skip;    /* TCP: take the (skip+1)-th connection with that port */
+	uint16_t port;	/* the flow: first one of this l4 with this port on either side */
+	uint16_t other; /* the peer port once known */
+	unsigned skip;	/* TCP: take the (skip+1)-th connection with that port */
 	bool started, done;
 	uint8_t caddr[4];
 	uint16_t cport;
@@ -69,7 +69,7 @@ static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_inf
 	if ((pi->sport == f->port ? pi->dport : pi->sport) != f->other)
 		return;
 	d = (memcmp(pi->src, f->caddr, 4) == 0 && pi->sport == f->cport) ? KP_DIR_TOSERVER
-									   : KP_DIR_TOCLIENT;
+									 : KP_DIR_TOCLIENT;
 	if (f->l4 == IPPROTO_TCP) {
 		uint32_t seq = pi->seq + ((pi->tcp_flags & 0x02) ? 1 : 0);
 
@@ -106,7 +106,8 @@ static void feed_pkt(void *arg, unsigned frame, int dlt, const struct kp_pkt_inf
 			size_t at = (size_t)(tc_rng_next(&f->mutate) % n);
 
 			if (tc_rng_next(&f->mutate) % 4 == 0)
-				*(at < cut ? &a[at] : &b[at - cut]) ^= (uint8_t)tc_rng_next(&f->mutate);
+				*(at < cut ? &a[at] : &b[at - cut]) ^=
+				    (uint8_t)tc_rng_next(&f->mutate);
 		}
 		ctx.data = a;
 		ctx.len = cut;
@@ -264,8 +265,10 @@ KP_TEST(dc_nmdc)
 	static const char sr[] = "$SR bob dir\\kp2padm sample.bin\x05"
 				 "24576 3/4\x05TTH:COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY "
 				 "(198.19.0.1:411)|";
-	static const char cc[] = "$MyNick a|$ADCGET file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY 0 4|";
-	static const char cs[] = "$MyNick b|$ADCSND file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY 0 4|abcd$Foo|";
+	static const char cc[] =
+	    "$MyNick a|$ADCGET file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY 0 4|";
+	static const char cs[] =
+	    "$MyNick b|$ADCSND file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY 0 4|abcd$Foo|";
 	void *st = calloc(1, kp_mod_directconnect.state_size);
 
 	fake_reset();
@@ -288,10 +291,13 @@ KP_TEST(dc_hostile)
 {
 	static const char *const lines[] = {
 	    "CSUP ADBASE\nCSND file x 0 18446744073709551615\n",
-	    "CSUP ADBASE\nCSND file\n", "CSUP ADBASE\nCGET file  0 5\nCSND file  0 5\nab",
-	    "CSUP ADBASE\nURES\nURES \nURES XX FN SI TR\nURES XX TRAAAA SI99999999999999999999999\n",
+	    "CSUP ADBASE\nCSND file\n",
+	    "CSUP ADBASE\nCGET file  0 5\nCSND file  0 5\nab",
+	    "CSUP ADBASE\nURES\nURES \nURES XX FN SI TR\nURES XX TRAAAA "
+	    "SI99999999999999999999999\n",
 	    "CSUP ADBASE\nBSCH\nBSCH AAAA AN\nBSCH AAAA TR\nBSCH AAAA AN\\\n",
-	    "$Search |$Search a b|$Search a ????|$SR |$SR a \x05|$SR a b\x05 \x05TTH:|$ADCSND file a 0 |",
+	    "$Search |$Search a b|$Search a ????|$SR |$SR a \x05|$SR a b\x05 \x05TTH:|$ADCSND file "
+	    "a 0 |",
 	};
 	void *st = calloc(1, kp_mod_directconnect.state_size);
 
@@ -332,7 +338,8 @@ KP_TEST(gnutella_query_hits)
 	a = ev(FK_LISTED, 0);
 	b = ev(FK_LISTED, 1);
 	CHECK(strcmp(a->what, "search_result") == 0 && strcmp(b->what, "search_result") == 0);
-	CHECK(strcmp(ev(FK_LISTED, 2)->name, "kp2padm-eicar.com") == 0 && ev(FK_LISTED, 2)->size == 68);
+	CHECK(strcmp(ev(FK_LISTED, 2)->name, "kp2padm-eicar.com") == 0 &&
+	      ev(FK_LISTED, 2)->size == 68);
 	CHECK(hex_is(ev(FK_LISTED, 2)->hash, 20, "3395856ce81f2b7382dee72602f798b642f14140"));
 	CHECK(strcmp(a->name, "kp2padm gnutella sample.bin") == 0 && a->size == 65536);
 	CHECK(a->hkind == KP_HASH_SHA1 && hex_is(a->hash, a->hash_len, GNU_SHA1_A));
@@ -413,7 +420,8 @@ static bool b32_to(uint8_t out[20], const char *s)
 
 static void put_le32(uint8_t *b, uint32_t v)
 {
-	b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
+	b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16),
+	b[3] = (uint8_t)(v >> 24);
 }
 
 /* A deflated message stream (Content-Encoding: deflate, as gtk-gnutella and LimeWire
@@ -473,9 +481,11 @@ KP_TEST(gnutella_deflate_ggep)
 	CHECK(fake_count(FK_SEARCH) == 1 && strcmp(ev(FK_SEARCH, 0)->name, "spider man") == 0);
 	CHECK(fake_count(FK_LISTED) == 2);
 	CHECK(strcmp(ev(FK_LISTED, 0)->name, "a.mp3") == 0 && ev(FK_LISTED, 0)->size == 1000);
-	CHECK(ev(FK_LISTED, 0)->hkind == KP_HASH_SHA1 && hex_is(ev(FK_LISTED, 0)->hash, 20, GNU_SHA1_A));
+	CHECK(ev(FK_LISTED, 0)->hkind == KP_HASH_SHA1 &&
+	      hex_is(ev(FK_LISTED, 0)->hash, 20, GNU_SHA1_A));
 	CHECK(strcmp(ev(FK_LISTED, 1)->name, "b.mp3") == 0 && ev(FK_LISTED, 1)->size == 2000);
-	CHECK(ev(FK_LISTED, 1)->hkind == KP_HASH_SHA1 && hex_is(ev(FK_LISTED, 1)->hash, 20, GNU_SHA1_A));
+	CHECK(ev(FK_LISTED, 1)->hkind == KP_HASH_SHA1 &&
+	      hex_is(ev(FK_LISTED, 1)->hash, 20, GNU_SHA1_A));
 	/* garbage instead of a zlib stream: the direction stops, nothing is reported */
 	fake_reset();
 	kp_mod_gnutella.free_state(st);
@@ -527,10 +537,10 @@ KP_TEST(gnutella_hostile)
 		static const char *const req[] = {"GET /get/1/ HTTP/1.1\r\n\r\n",
 						  "GET /get/1 HTTP/1.1\r\n\r\n",
 						  "GET /uri-res/N2R?urn:sha1: HTTP/1.1\r\n\r\n"};
-		static const char *const ans[] = {"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
-						  "HTTP/1.1 200 OK\r\n\r\nxyz",
-						  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
-						  "HTTP/1.1 206\r\nContent-Range: bytes\r\nContent-Length: 1\r\n\r\nq"};
+		static const char *const ans[] = {
+		    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\nxyz",
+		    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
+		    "HTTP/1.1 206\r\nContent-Range: bytes\r\nContent-Length: 1\r\n\r\nq"};
 
 		for (unsigned i = 0; i < 3; i++)
 			for (unsigned j = 0; j < 4; j++) {
@@ -602,7 +612,8 @@ KP_TEST(edonkey_transfer)
 	CHECK(hashes_ok);
 	CHECK(fake_count(FK_LISTED) == 2);
 	e = ev(FK_LISTED, 0);
-	CHECK(strcmp(e->what, "request") == 0 && e->name_len == 0 && hex_is(e->hash, 16, ED_SAMPLE));
+	CHECK(strcmp(e->what, "request") == 0 && e->name_len == 0 &&
+	      hex_is(e->hash, 16, ED_SAMPLE));
 	e = ev(FK_LISTED, 1); /* amuled's OP_REQFILENAMEANSWER */
 	CHECK(strcmp(e->what, "answer") == 0 && strcmp(e->name, "kp2padm-sample.bin") == 0);
 	CHECK(e->size == KP_FILE_SIZE_UNKNOWN && hex_is(e->hash, 16, ED_SAMPLE));
@@ -658,7 +669,8 @@ KP_TEST(edonkey_emule_parts)
 	want = fake_fnv(0xcbf29ce484222325ull, data, sizeof(data));
 	CHECK(fake_piece_bytes == sizeof(data) && fake_piece_fnv == want);
 	for (unsigned i = 0; i < fake_count(FK_PIECE); i++) {
-		contiguous &= ev(FK_PIECE, i)->offset == next && hex_is(ev(FK_PIECE, i)->hash, 16, ED_SAMPLE);
+		contiguous &=
+		    ev(FK_PIECE, i)->offset == next && hex_is(ev(FK_PIECE, i)->hash, 16, ED_SAMPLE);
 		next = ev(FK_PIECE, i)->offset + ev(FK_PIECE, i)->bytes;
 	}
 	CHECK(contiguous && next == 184320 + sizeof(data));
@@ -763,8 +775,7 @@ KP_TEST(edonkey_hostile)
 	feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, buf, 6);
 	memset(body, 0x41, sizeof(body));
 	for (unsigned i = 0; i < 1536; i++) /* 3 MiB - 1 in 2 KiB chunks */
-		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, body,
-			   i < 1535 ? 2048 : 2047);
+		feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, body, i < 1535 ? 2048 : 2047);
 	n = 0;
 	ed_frame_put(buf, &n, 0xe3, 0x58, (const uint8_t *)"0123456789abcdef", 16);
 	feed_bytes(&kp_mod_edonkey, st, IPPROTO_TCP, 0, buf, n);
@@ -775,12 +786,12 @@ KP_TEST(edonkey_hostile)
 	fake_reset();
 	memset(st, 0, kp_mod_edonkey.state_size);
 	{
-		static const uint8_t r[] = {1, 0, 0, 0, /* count */
-					    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
-					    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, /* hash */
-					    1, 2, 3, 4, 5, 6, /* id, port */
-					    1, 0, 0, 0, /* one tag */
-					    0x82, 0x01, 0, 0 /* FT_FILENAME, "" */};
+		/* count 1; hash 16 x 0xaa; id, port; one tag: FT_FILENAME "" (0x82 0x01, len 0) */
+		uint8_t r[34] = {1, 0, 0, 0};
+
+		memset(r + 4, 0xaa, 16);
+		memcpy(r + 20, "\1\2\3\4\5\6", 6);
+		memcpy(r + 26, "\1\0\0\0\x82\x01\0\0", 8);
 
 		n = 0;
 		ed_frame_put(buf, &n, 0xe3, 0x33, r, sizeof(r));
