@@ -11,14 +11,15 @@
  * the searches a client sends (ADC BSCH/DSCH/FSCH AN terms or TR hash, NMDC
  * $Search), search results (ADC URES/DRES FN SI TR, NMDC $SR, TCP or UDP) and the
  * files of client-client transfers (CGET/$ADCGET name, then CSND/$ADCSND and the
- * len bytes that follow it; compressed ZL1 transfers and file lists of type
- * "list"/"tthl" are skipped as body, not reported).
+ * len bytes that follow it, inflated when the transfer is compressed (ZL1); answers
+ * of type "list"/"tthl" are skipped as body, not reported).
  */
 #include "app/app.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "content/content.h"
 #include "output/json.h"
@@ -45,6 +46,7 @@ struct dc_state {
 	uint16_t get_name_len;
 	uint64_t body_left[2];
 	struct kp_file *body[2];
+	z_stream *z[2]; /* a ZL1 (zlib) body: inflated until its stream ends */
 	uint32_t searches, results, files;
 };
 
@@ -434,7 +436,7 @@ static void adc_search(struct kp_app_ctx *ctx, struct dc_state *st, const char *
 /*
  * "CGET/CSND file <name> <start> <len> [flags]" (ADC) or "$ADCGET/$ADCSND ..."
  * (NMDC): a GET remembers the name; a SND opens the body of len bytes that
- * follows in the sender's direction (not when compressed: ZL1).
+ * follows in the sender's direction (a zlib stream when flagged ZL1).
  */
 static void dc_transfer(struct kp_app_ctx *ctx, struct dc_state *st, unsigned dir, const char *c,
 			size_t n, size_t args, bool snd, bool nmdc)
@@ -460,8 +462,17 @@ static void dc_transfer(struct kp_app_ctx *ctx, struct dc_state *st, unsigned di
 	}
 	off = dec_u64(start, startl, &ok1);
 	size = dec_u64(len, lenl, &ok2);
-	if (!ok1 || !ok2 || zl || size == 0 || st->body[dir])
+	if (!ok1 || !ok2 || size == 0 || st->body[dir] || st->z[dir])
 		return;
+	if (zl) {
+		st->z[dir] = calloc(1, sizeof(*st->z[dir]));
+		if (!st->z[dir] || inflateInit(st->z[dir]) != Z_OK) {
+			free(st->z[dir]);
+			st->z[dir] = NULL;
+			st->dead[dir] = true; /* the compressed bytes cannot be followed */
+			return;
+		}
+	}
 	if (typel != 4 || memcmp(type, "file", 4) != 0) {
 		/* "list" / "tthl" answers: skipped as body, not reported as a file */
 		st->body_left[dir] = size;
@@ -578,6 +589,71 @@ static void dc_content(struct kp_app_ctx *ctx, struct dc_state *st, unsigned dir
 	}
 }
 
+static void dc_zclose(struct dc_state *st, unsigned d)
+{
+	if (st->z[d]) {
+		inflateEnd(st->z[d]);
+		free(st->z[d]);
+		st->z[d] = NULL;
+	}
+}
+
+/* The end of a body: the file (if one was opened) is closed. */
+static void dc_body_end(struct kp_app_ctx *ctx, struct dc_state *st, unsigned d,
+			enum kp_file_end how)
+{
+	if (st->body[d])
+		kp_app_file_close(ctx, st->body[d], how);
+	st->body[d] = NULL;
+	st->body_left[d] = 0;
+	dc_zclose(st, d);
+}
+
+/*
+ * A ZL1 body: p[0..n) inflated into the file (at most the announced length).
+ * Returns the input bytes that belonged to the stream; the rest are commands.
+ */
+static size_t dc_zbody(struct kp_app_ctx *ctx, struct dc_state *st, unsigned d, const uint8_t *p,
+		       size_t n)
+{
+	z_stream *z = st->z[d];
+	uint8_t out[16384];
+	int r;
+
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)n;
+	for (;;) {
+		size_t got, use;
+
+		z->next_out = out;
+		z->avail_out = sizeof(out);
+		r = inflate(z, Z_NO_FLUSH);
+		got = sizeof(out) - z->avail_out;
+		use = got < st->body_left[d] ? got : (size_t)st->body_left[d];
+		if (use && st->body[d])
+			kp_app_file_data(ctx, st->body[d], out, use);
+		st->body_left[d] -= use;
+		if (r == Z_STREAM_END) {
+			size_t used = n - z->avail_in;
+
+			dc_body_end(ctx, st, d,
+				    st->body_left[d] ? KP_FILE_END_TRUNCATED
+						     : KP_FILE_END_COMPLETE);
+			return used;
+		}
+		if ((r != Z_OK && r != Z_BUF_ERROR) || got > use) {
+			/* not zlib, or more than announced: stop following this direction */
+			dc_body_end(ctx, st, d, KP_FILE_END_TRUNCATED);
+			st->dead[d] = true;
+			return n;
+		}
+		if (z->avail_in == 0 && z->avail_out != 0)
+			return n;
+		if (got == 0)
+			return n;
+	}
+}
+
 static void dc_line(struct kp_app_ctx *ctx, struct dc_state *st, unsigned d, bool content)
 {
 	if (st->line_over[d])
@@ -621,17 +697,18 @@ static enum kp_parse_result dc_parse(struct kp_app_ctx *ctx, void *state)
 		return KP_PARSE_MORE;
 	}
 	if (ctx->gap) {
-		if (st->body[d]) {
+		if (st->body[d])
 			kp_app_file_gap(ctx, st->body[d], 0);
-			kp_app_file_close(ctx, st->body[d], KP_FILE_END_TRUNCATED);
-			st->body[d] = NULL;
-		}
-		st->body_left[d] = 0;
+		dc_body_end(ctx, st, d, KP_FILE_END_TRUNCATED);
 		st->dead[d] = true;
 	}
 	for (size_t i = 0; i < ctx->len && !st->dead[d]; i++) {
 		uint8_t ch = ctx->data[i];
 
+		if (st->z[d]) {
+			i += dc_zbody(ctx, st, d, ctx->data + i, ctx->len - i) - 1;
+			continue;
+		}
 		if (st->body_left[d]) {
 			size_t n = ctx->len - i;
 
@@ -666,6 +743,14 @@ static enum kp_parse_result dc_parse(struct kp_app_ctx *ctx, void *state)
 	return KP_PARSE_MORE;
 }
 
+static void dc_free(void *state)
+{
+	struct dc_state *st = state;
+
+	dc_zclose(st, 0);
+	dc_zclose(st, 1);
+}
+
 static void dc_json(const void *state, const struct kp_flow *f, struct kp_json *j)
 {
 	const struct dc_state *st = state;
@@ -697,6 +782,6 @@ const struct kp_app_module kp_mod_directconnect = {
     .probe = dc_probe,
     .state_size = sizeof(struct dc_state),
     .parse = dc_parse,
-    .free_state = NULL,
+    .free_state = dc_free,
     .json = dc_json,
 };

@@ -287,6 +287,48 @@ KP_TEST(dc_nmdc)
 	free(st);
 }
 
+/* CSND ... ZL1: the body is a zlib stream, inflated into the file; commands follow it. */
+KP_TEST(dc_zl1)
+{
+	static const char get[] =
+	    "CSUP ADBASE\nCGET file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY "
+	    "0 5000 ZL1\n";
+	static const char snd[] =
+	    "CSUP ADBASE\nCSND file TTH/COVPUNPAEBJPV3ODYA5U5WI6USP5QZBKJDH4NLY "
+	    "0 5000 ZL1\n";
+	static const char after[] =
+	    "CGET file files.xml.bz2 0 -1\nCSND file files.xml.bz2 0 3\nabc";
+	static uint8_t data[5000], z[6000], wire[8000];
+	uLongf zl = sizeof(z);
+	size_t n = 0;
+	void *st = calloc(1, kp_mod_directconnect.state_size);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)("zl1 body "[i % 9]);
+	CHECK(compress(z, &zl, data, sizeof(data)) == Z_OK);
+	memcpy(wire, snd, strlen(snd)), n = strlen(snd);
+	memcpy(wire + n, z, zl), n += zl;
+	memcpy(wire + n, after, strlen(after)), n += strlen(after);
+	fake_reset();
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 1, (const uint8_t *)get, strlen(get));
+	for (size_t off = 0; off < n; off += 13)
+		feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0, wire + off,
+			   n - off < 13 ? n - off : 13);
+	CHECK(fake_count(FK_OPEN) == 2 && ev(FK_OPEN, 0)->size == 5000);
+	CHECK(ev(FK_OPEN, 0)->bytes == 5000 && ev(FK_OPEN, 0)->end == KP_FILE_END_COMPLETE);
+	/* the commands after the stream are read as commands again */
+	CHECK(strcmp(ev(FK_OPEN, 1)->name, "files.xml.bz2") == 0 && ev(FK_OPEN, 1)->bytes == 3);
+	/* a ZL1 body that is not zlib: the file ends truncated, nothing else happens */
+	kp_mod_directconnect.free_state(st);
+	memset(st, 0, kp_mod_directconnect.state_size);
+	fake_reset();
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0, (const uint8_t *)snd, strlen(snd));
+	feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0, data, 100);
+	CHECK(fake_count(FK_OPEN) == 1 && ev(FK_OPEN, 0)->end == KP_FILE_END_TRUNCATED);
+	kp_mod_directconnect.free_state(st);
+	free(st);
+}
+
 KP_TEST(dc_hostile)
 {
 	static const char *const lines[] = {
@@ -310,6 +352,7 @@ KP_TEST(dc_hostile)
 			memset(st, 0, kp_mod_directconnect.state_size);
 			feed_bytes(&kp_mod_directconnect, st, IPPROTO_TCP, 0,
 				   (const uint8_t *)lines[k], cut);
+			kp_mod_directconnect.free_state(st);
 			memset(st, 0, kp_mod_directconnect.state_size);
 			feed_bytes(&kp_mod_directconnect, st, IPPROTO_UDP, 0,
 				   (const uint8_t *)lines[k], cut);
