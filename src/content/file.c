@@ -5,9 +5,11 @@
  * scanner, announced files of linked data connections, and the file, search
  * and block events.
  */
+#define _GNU_SOURCE 1 /* FNM_CASEFOLD */
 #include "content/file.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +180,7 @@ static struct kp_file *file_new(struct kp_engine *e, struct kp_flow *f, int dir,
 	fi->ts_open = ts;
 	fi->app = f->app;
 	fi->dir = (uint8_t)dir;
+	fi->event_dir = -1;
 	fi->size_ann = size;
 	fi->offset = offset;
 	fi->scan_result = -1;
@@ -237,7 +240,7 @@ static struct kp_file *open_file(struct kp_engine *e, struct kp_flow *f, int dir
 	if (e->content.scanner && e->cfg->scan) {
 		if (offset) {
 			fi->scan_note = "range";
-		} else if (size != KP_FILE_SIZE_UNKNOWN && size > e->cfg->scan_max_size) {
+		} else if (size < KP_FILE_SIZE_FRAMED && size > e->cfg->scan_max_size) {
 			fi->scan_note = "too_large";
 			e->content.st.unscanned_large++;
 		} else {
@@ -270,10 +273,39 @@ static void scan_buf_drop(struct kp_engine *e, struct kp_file *fi, const char *w
 	fi->scan_note = why;
 }
 
+/* scan.skip: a glob of the list matches the name or the content type. */
+static bool scan_skipped(const struct kp_engine *e, const struct kp_file *fi)
+{
+	const char *p = e->cfg->scan_skip;
+	char glob[128];
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n && n < sizeof(glob)) {
+			memcpy(glob, p, n);
+			glob[n] = 0;
+			if (!fnmatch(glob, fi->name, FNM_CASEFOLD))
+				return true;
+			for (int i = 0; i < KP_FILE_ATTRS; i++)
+				if (fi->attr_key[i] && !strcmp(fi->attr_key[i], "content_type") &&
+				    !fnmatch(glob, fi->attr_val[i], FNM_CASEFOLD))
+					return true;
+		}
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
 static void file_data(struct kp_engine *e, struct kp_file *fi, const uint8_t *data, size_t len)
 {
 	if (!fi || fi->closed || !len)
 		return;
+	/* the type is known by the first body byte (the headers came before) */
+	if (fi->scan && !fi->seen && e->cfg->scan_skip[0] && scan_skipped(e, fi)) {
+		fi->scan = false;
+		fi->scan_note = "skipped";
+	}
 	kp_sha256_update(&fi->sha, data, len);
 	fi->seen += len;
 	e->content.st.bytes += len;
@@ -394,7 +426,7 @@ static void close_file(struct kp_engine *e, struct kp_flow *f, struct kp_file *f
 	fi->ts_close = ts;
 	kp_sha256_final(&fi->sha, fi->sha256);
 	fi->have_sha256 = fi->complete && fi->offset == 0 &&
-			  (fi->size_ann == KP_FILE_SIZE_UNKNOWN || fi->size_ann == fi->seen);
+			  (fi->size_ann >= KP_FILE_SIZE_FRAMED || fi->size_ann == fi->seen);
 	if (fi->scan && fi->blen && kp_content_scan_file(e, f, fi, hold && complete))
 		return; /* the event comes with the verdict */
 	if (fi->scan && !fi->blen)
@@ -443,12 +475,31 @@ void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_
 		e->content.ann_next = (e->content.ann_next + 1) % KP_ANNOUNCE_MAX;
 		memset(a, 0, sizeof(*a));
 		a->parent_id = ctx->flow->id;
+		a->family = ctx->family;
+		memcpy(a->parent_client, ctx->caddr, ctx->family == AF_INET ? 4 : 16);
 		memcpy(a->name, name, name_len);
 		a->name_len = (uint32_t)name_len;
 		a->ts_us = ctx->ts_us;
 	}
 	if (size != KP_FILE_SIZE_UNKNOWN || !a->size)
 		a->size = size;
+}
+
+void kp_app_file_withdraw(struct kp_app_ctx *ctx)
+{
+	struct kp_engine *e = ctx->eng;
+	struct kp_announce *newest = NULL;
+
+	if (!e || !ctx->flow)
+		return;
+	for (unsigned i = 0; i < KP_ANNOUNCE_MAX; i++) {
+		struct kp_announce *a = &e->content.ann[i];
+
+		if (a->parent_id == ctx->flow->id && !a->used && (!newest || a->ts_us >= newest->ts_us))
+			newest = a;
+	}
+	if (newest)
+		newest->used = true;
 }
 
 /* The oldest unused announcement of parent within the expectation time. */
@@ -506,13 +557,22 @@ void kp_content_sink_data(struct kp_engine *e, struct kp_flow *f, int dir, const
 			fc->sink = false;
 			return;
 		}
+		{
+			/* sent by the control connection's client: an upload, else a download */
+			int side = dir == 0 ? f->client_side : !f->client_side;
+			size_t alen = a->family == AF_INET ? 4 : 16;
+
+			if (a->family == f->key.family)
+				fc->sink_file->event_dir =
+					memcmp(f->key.addr[side], a->parent_client, alen) ? 1 : 0;
+		}
 	}
 	if (dir != fc->sink_dir || !fc->sink_file)
 		return; /* the other way: acknowledgements (DCC) or nothing */
 	if (gap)
 		file_gap(e, fc->sink_file, 0);
 	file_data(e, fc->sink_file, data, len);
-	if (fc->sink_file->size_ann != KP_FILE_SIZE_UNKNOWN &&
+	if (fc->sink_file->size_ann < KP_FILE_SIZE_FRAMED &&
 	    fc->sink_file->seen + fc->sink_file->lost >= fc->sink_file->size_ann) {
 		close_file(e, f, fc->sink_file, true, ts_us, e->pkt_flow == f && e->pkt_dir == dir);
 		fc->sink = false;
@@ -675,6 +735,8 @@ void kp_content_flow_end(struct kp_engine *e, struct kp_flow *f)
 		/* a body without an announced size ends with its sender's FIN */
 		bool complete = fi->size_ann == KP_FILE_SIZE_UNKNOWN
 					? (f->fin_seen & (1u << fi->dir)) && !f->rst_seen
+				: fi->size_ann == KP_FILE_SIZE_FRAMED
+					? false /* its own end marker never came */
 					: fi->seen + fi->lost >= fi->size_ann;
 
 		close_file(e, f, fi, complete, f->last_us, false);

@@ -43,6 +43,8 @@ struct kp_file {
 	uint64_t ts_open, ts_close;
 	uint16_t app;
 	uint8_t dir;                 /* sender of the body (enum kp_dir) */
+	int8_t event_dir;            /* direction the event names (-1: dir); a data connection's
+				      * file is named from its control connection's client */
 	bool listed;                 /* named only (torrent file list, offer, search result) */
 	bool piece;                  /* a run of P2P pieces (scanned, no event unless infected) */
 	uint64_t piece_index;
@@ -98,6 +100,8 @@ struct kp_content_stats {
 
 struct kp_announce {
 	uint64_t parent_id;
+	int family;
+	uint8_t parent_client[16];   /* the control connection's client address */
 	char name[256];
 	uint32_t name_len;
 	uint64_t size;

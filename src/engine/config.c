@@ -121,6 +121,8 @@ static const struct opt opts[] = {
 	 "scan threads (0 = one per CPU)"},
 	{"scan.hold", OPT_BOOL, O(scan_hold), 0, 0, 0,
 	 "yes: inline, hold the packet that completes an HTTP/FTP/DCC file until its scan says clean"},
+	{"scan.skip", OPT_STR, O(scan_skip), sizeof(((struct kp_config *)0)->scan_skip), 0, 0,
+	 "comma-separated globs on file names and content types of files not worth a scan (e.g. *.iso,video/*); they pass unscanned"},
 	{"scan.cache", OPT_U32, O(scan_cache), 0, 0, 1u << 24,
 	 "entries of the cache of scanned content (sha256 -> verdict); 0 = none"},
 	{"mark.class_mask", OPT_HEX32, O(mark_class_mask), 0, 0, 0xffffffffu,

@@ -82,6 +82,7 @@ struct kp_config {
 	int scan_fail_closed;       /* scan.fail = closed */
 	uint32_t scan_threads, scan_cache;
 	bool scan_hold;
+	char scan_skip[512];        /* globs of names / content types not scanned */
 
 	/* policy (rules, file/chat rules and policy.* keys); owned, built by kp_config_load */
 	struct kp_policy *policy;

@@ -309,6 +309,7 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 	struct kp_shaper *shaper = NULL;
 	struct kp_content_shared content;
 	bool content_open = false;
+	bool threaded_out = false;
 	bool rules = false;
 	int rc = 1;
 	unsigned started = 0;
@@ -426,6 +427,11 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			ct = NULL;
 		}
 	}
+	/* events leave the packet path through a queue and a writer thread of their own */
+	threaded_out = kp_output_start_thread(a->out, 0) == 0;
+	if (!threaded_out)
+		fprintf(stderr, "kp2padm: warning: no event writer thread: events are written "
+				"by the workers\n");
 	for (unsigned i = 0; i < qcount; i++)
 		if (kp_worker_start(&w[i], err, sizeof(err))) {
 			fprintf(stderr, "kp2padm: %s\n", err);
@@ -474,7 +480,8 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			kp_stats_write(&sc, ct ? kp_ct_events_lost(ct) : 0);
 			next_stats = mono_s() + cfg->stats_interval;
 		}
-		kp_output_flush(a->out);
+		if (!threaded_out) /* the writer thread flushes after every batch itself */
+			kp_output_flush(a->out);
 	}
 	if (!a->quiet)
 		fprintf(stderr, "kp2padm: stopping\n");

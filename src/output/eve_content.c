@@ -61,15 +61,16 @@ static const char *scan_name(int r)
 static void file_members(struct kp_json *j, const struct kp_file *fi)
 {
 	kp_json_str(j, "app", kp_app_name(fi->app));
-	kp_json_str(j, "direction", fi->dir == 0 ? "toserver" : "toclient");
+	kp_json_str(j, "direction",
+		    (fi->event_dir >= 0 ? fi->event_dir : fi->dir) == 0 ? "toserver" : "toclient");
 	kp_json_strn(j, "name", fi->name, fi->name_len);
 	if (fi->listed) {
 		kp_json_str(j, "listed_as", fi->listed_as);
-		if (fi->size_ann != KP_FILE_SIZE_UNKNOWN)
+		if (fi->size_ann < KP_FILE_SIZE_FRAMED)
 			kp_json_u64(j, "size", fi->size_ann);
 	} else {
 		kp_json_u64(j, "size", fi->seen);
-		if (fi->size_ann != KP_FILE_SIZE_UNKNOWN)
+		if (fi->size_ann < KP_FILE_SIZE_FRAMED)
 			kp_json_u64(j, "size_announced", fi->size_ann);
 		if (fi->offset)
 			kp_json_u64(j, "offset", fi->offset);

@@ -36,24 +36,6 @@ int kp_scan_doneq_init(struct kp_scan_doneq *q)
 	return 0;
 }
 
-/* Appends a finished job and makes the eventfd readable. */
-static void doneq_push(struct kp_scan_doneq *q, struct kp_scan_job *job)
-{
-	uint64_t one = 1;
-
-	job->next = NULL;
-	pthread_mutex_lock(&q->lock);
-	if (q->tail)
-		q->tail->next = job;
-	else
-		q->head = job;
-	q->tail = job;
-	/* Cannot fail short of 2^64-2 unread writes; nothing to do if it did. */
-	if (write(q->efd, &one, sizeof(one)) < 0) {
-	}
-	pthread_mutex_unlock(&q->lock);
-}
-
 struct kp_scan_job *kp_scan_doneq_take(struct kp_scan_doneq *q)
 {
 	struct kp_scan_job *list, *j;
@@ -98,12 +80,31 @@ void kp_scan_job_free(struct kp_scan_job *job)
 #ifdef HAVE_CLAMAV
 
 #include <clamav.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+/* Appends a finished job and makes the eventfd readable. */
+static void doneq_push(struct kp_scan_doneq *q, struct kp_scan_job *job)
+{
+	uint64_t one = 1;
+
+	job->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+	/* Cannot fail short of 2^64-2 unread writes; nothing to do if it did. */
+	if (write(q->efd, &one, sizeof(one)) < 0) {
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* Largest file and total scanned (archive members included) per job. */
-#define KP_SCAN_MAX_FILESIZE (256ULL << 20)
-#define KP_SCAN_MAX_SCANSIZE (512ULL << 20)
+#define KP_SCAN_MAX_FILESIZE (100ULL << 20)  /* ClamAV's defaults */
+#define KP_SCAN_MAX_SCANSIZE (400ULL << 20)
 #define KP_SCAN_MAX_SCANTIME_MS 60000
 
 /* ---- content cache: sha256 -> verdict, LRU, fixed size ---- */
@@ -129,6 +130,7 @@ struct kp_scanner {
 	struct cl_engine *engine;
 	struct cl_scan_options opts;
 	unsigned sigs;
+	uint64_t max_filesize;   /* larger jobs are errors, not silently "clean" */
 
 	pthread_mutex_t lock;    /* the job queue and stopping */
 	pthread_cond_t cond;
@@ -138,6 +140,7 @@ struct kp_scanner {
 
 	pthread_t *threads;
 	unsigned nthreads;
+	char *own_tmpdir;        /* libclamav's scratch we made (removed on close) */
 
 	struct scan_cache cache;
 
@@ -333,6 +336,12 @@ static enum kp_scan_result scan_buf(const struct kp_scanner *s, const uint8_t *b
 		virus[0] = '\0';
 	if (err && errlen)
 		err[0] = '\0';
+	/* libclamav would skip a file over its limit and call it clean: say it was not scanned. */
+	if ((uint64_t)len > s->max_filesize) {
+		kp_set_err(err, errlen, "%zu bytes: over the scan size limit", len);
+		*ns = 0;
+		return KP_SCAN_ERROR;
+	}
 	/* An empty map is refused by libclamav; nothing to find in zero bytes. */
 	if (!len) {
 		*ns = 0;
@@ -414,6 +423,10 @@ static void scanner_free(struct kp_scanner *s)
 {
 	if (s->engine)
 		cl_engine_free(s->engine);
+	if (s->own_tmpdir) {
+		rmdir(s->own_tmpdir);  /* empty unless libclamav left something behind */
+		free(s->own_tmpdir);
+	}
 	cache_fini(&s->cache);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->lock);
@@ -421,9 +434,27 @@ static void scanner_free(struct kp_scanner *s)
 	free(s);
 }
 
-int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threads,
-		    unsigned queue_max, unsigned cache_entries, char *err, size_t errlen)
+/* A private scratch directory for libclamav under /dev/shm; false when there is none. */
+static bool make_tmpdir(struct kp_scanner *s)
 {
+	char tmpl[] = "/dev/shm/kp2padm-scan.XXXXXX";
+
+	if (access("/dev/shm", W_OK) != 0 || !mkdtemp(tmpl))
+		return false;
+	s->own_tmpdir = strdup(tmpl);
+	if (!s->own_tmpdir) {
+		rmdir(tmpl);
+		return false;
+	}
+	return true;
+}
+
+int kp_scanner_open_opts(struct kp_scanner **out, const struct kp_scan_opts *o, char *err,
+			 size_t errlen)
+{
+	const char *db_path = o->db_path, *tmpdir = o->tmpdir;
+	unsigned threads = o->threads, queue_max = o->queue_max;
+	uint64_t max_filesize = o->max_filesize ? o->max_filesize : KP_SCAN_MAX_FILESIZE;
 	struct kp_scanner *s;
 	struct stat st;
 	cl_error_t ret;
@@ -460,8 +491,8 @@ int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threa
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->queue_max = queue_max;
-	if (cache_init(&s->cache, cache_entries) < 0) {
-		kp_set_err(err, errlen, "out of memory for a cache of %u entries", cache_entries);
+	if (cache_init(&s->cache, o->cache_entries) < 0) {
+		kp_set_err(err, errlen, "out of memory for a cache of %u entries", o->cache_entries);
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -472,9 +503,27 @@ int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threa
 		rc = -ENOMEM;
 		goto fail;
 	}
-	cl_engine_set_num(s->engine, CL_ENGINE_MAX_FILESIZE, (long long)KP_SCAN_MAX_FILESIZE);
-	cl_engine_set_num(s->engine, CL_ENGINE_MAX_SCANSIZE, (long long)KP_SCAN_MAX_SCANSIZE);
+	if (max_filesize > (uint64_t)LLONG_MAX / 2)
+		max_filesize = (uint64_t)LLONG_MAX / 2;
+	s->max_filesize = max_filesize;
+	cl_engine_set_num(s->engine, CL_ENGINE_MAX_FILESIZE, (long long)max_filesize);
+	cl_engine_set_num(s->engine, CL_ENGINE_MAX_SCANSIZE,
+			  (long long)(max_filesize > KP_SCAN_MAX_SCANSIZE / 2 ? 2 * max_filesize
+									    : KP_SCAN_MAX_SCANSIZE));
 	cl_engine_set_num(s->engine, CL_ENGINE_MAX_SCANTIME, KP_SCAN_MAX_SCANTIME_MS);
+	if (!o->engine_cache)
+		cl_engine_set_num(s->engine, CL_ENGINE_DISABLE_CACHE, 1);
+	if (!tmpdir && make_tmpdir(s))
+		tmpdir = s->own_tmpdir;
+	if (tmpdir) {
+		ret = cl_engine_set_str(s->engine, CL_ENGINE_TMPDIR, tmpdir);
+		if (ret != CL_SUCCESS) {
+			kp_set_err(err, errlen, "cannot use %s for scratch: %s", tmpdir,
+				   cl_strerror(ret));
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
 
 	ret = cl_load(db_path, s->engine, &s->sigs, CL_DB_STDOPT);
 	if (ret != CL_SUCCESS) {
@@ -496,7 +545,7 @@ int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threa
 	}
 	/* Every parser on (archives, documents, executables, mail); first match ends a scan. */
 	memset(&s->opts, 0, sizeof(s->opts));
-	s->opts.parse = ~0u;
+	s->opts.parse = ~0u & ~o->parse_off;
 
 	s->threads = calloc(threads, sizeof(*s->threads));
 	if (!s->threads) {
@@ -525,6 +574,15 @@ fail_threads:
 fail:
 	scanner_free(s);
 	return rc;
+}
+
+int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threads,
+		    unsigned queue_max, unsigned cache_entries, char *err, size_t errlen)
+{
+	struct kp_scan_opts o = {.db_path = db_path, .threads = threads, .queue_max = queue_max,
+				 .cache_entries = cache_entries};
+
+	return kp_scanner_open_opts(out, &o, err, errlen);
 }
 
 int kp_scanner_submit(struct kp_scanner *s, struct kp_scan_job *job)
@@ -670,6 +728,13 @@ void kp_scanner_stats(struct kp_scanner *s, struct kp_scan_stats *st)
 void kp_scanner_close(struct kp_scanner *s)
 {
 	(void)s;
+}
+
+int kp_scanner_open_opts(struct kp_scanner **out, const struct kp_scan_opts *o, char *err,
+			 size_t errlen)
+{
+	return kp_scanner_open(out, o->db_path, o->threads, o->queue_max, o->cache_entries, err,
+			       errlen);
 }
 
 bool kp_scan_available(void)

@@ -4,7 +4,7 @@
  * the flows of our own captures (tests/captures/pcap: dc-uhub.pcap,
  * edonkey-search.pcap, edonkey-amule.pcap, gnutella-servent.pcap) are fed to each
  * module's parse() with a recording fake of src/content/content.h
- * (content_fake.c), and the exact names, sizes, hashes, search texts, piece
+ * (p2p_content_fake.c), and the exact names, sizes, hashes, search texts, piece
  * offsets and byte totals are checked. Hostile inputs (cut and mutated frames,
  * huge counts, empty names) must not crash or over-read (run under ASan).
  */
@@ -17,7 +17,7 @@
 #include <zlib.h>
 
 #include "app/app.h"
-#include "content_fake.c"
+#include "p2p_content_fake.c"
 #include "corpus_pcap.h"
 #include "tap.h"
 

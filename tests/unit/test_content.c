@@ -258,6 +258,29 @@ KP_TEST(announced_file_on_linked_connection)
 	free(ev);
 }
 
+/* A withdrawn announcement (FTP 550 after RETR): the next data connection is no file. */
+KP_TEST(withdrawn_announcement)
+{
+	struct tpipe t;
+	struct tconn ctl, data;
+	struct kp_app_ctx ctx;
+	uint8_t sip[4] = {198, 19, 0, 1};
+	char *ev;
+
+	tpipe_open(&t, "file.audit=yes");
+	tconn_open(&ctl, &t, 2, 40000, 1, 21);
+	tconn_send(&ctl, 0, "220 hi\r\n", 8);
+	ctx_of(&ctx, &t, 0);
+	kp_app_file_announce(&ctx, "missing.bin", 11, KP_FILE_SIZE_UNKNOWN);
+	kp_app_file_withdraw(&ctx);
+	kp_expect_add(&ctx, AF_INET, sip, 40001, IPPROTO_TCP, KP_APP_FTP_DATA);
+	tconn_open(&data, &t, 2, 40002, 1, 40001);
+	tconn_send(&data, 0, "-rw-r--r-- 1 ftp ftp 3600 README.txt\r\n", 39);
+	ev = tpipe_close(&t);
+	CHECK(strstr(ev, "\"event_type\":\"file\"") == NULL);
+	free(ev);
+}
+
 /* Chat rules through the IRC module: alert writes the rule into the event, block drops. */
 KP_TEST(chat_keyword_rules)
 {
@@ -352,7 +375,8 @@ KP_TEST(scan_finds_eicar)
 	kp_test_eicar(e);
 	memcpy(clean, e, sizeof(clean));
 	clean[KP_EICAR_LEN - 1] = 'X';
-	snprintf(sets, sizeof(sets), "scan=yes;scan.db=%s;file.audit=yes", db);
+	snprintf(sets, sizeof(sets), "scan=yes;scan.db=%s;file.audit=yes;scan.skip=*.iso,video/*",
+		 db);
 	tpipe_open(&t, sets);
 	CHECK_EQ(kp_content_shared_open(&cs, &t.cfg, NULL, err, sizeof(err)), 0);
 	kp_content_attach(&t.eng, &cs);
@@ -361,6 +385,14 @@ KP_TEST(scan_finds_eicar)
 	ctx_of(&ctx, &t, 1);
 	fi = kp_app_file_open(&ctx, 1, "clean.com", 9, sizeof(clean), 0);
 	kp_app_file_data(&ctx, fi, clean, sizeof(clean));
+	kp_app_file_close(&ctx, fi, KP_FILE_END_COMPLETE);
+	/* scan.skip: by name and by content type, not worth a scan */
+	fi = kp_app_file_open(&ctx, 1, "disc.ISO", 8, sizeof(e), 0);
+	kp_app_file_data(&ctx, fi, e, sizeof(e));
+	kp_app_file_close(&ctx, fi, KP_FILE_END_COMPLETE);
+	fi = kp_app_file_open(&ctx, 1, "clip", 4, sizeof(e), 0);
+	kp_app_file_attr(fi, "content_type", "video/mp4", 9);
+	kp_app_file_data(&ctx, fi, e, sizeof(e));
 	kp_app_file_close(&ctx, fi, KP_FILE_END_COMPLETE);
 	fi = kp_app_file_open(&ctx, 1, "eicar.com", 9, sizeof(e), 0);
 	kp_app_file_data(&ctx, fi, e, sizeof(e));
@@ -378,6 +410,7 @@ KP_TEST(scan_finds_eicar)
 	CHECK(strstr(ev, "\"name\":\"clean.com\"") != NULL);
 	CHECK(strstr(ev, "\"scan\":\"clean\"") != NULL);
 	CHECK(strstr(ev, "\"scan\":\"infected\"") != NULL);
+	CHECK_EQ(count(ev, "\"scan\":\"skipped\""), 2);
 	CHECK(strstr(ev, "\"verdict\":\"virus\"") != NULL);
 	CHECK(strstr(ev, "\"rule\":\"virus\"") != NULL); /* the block event */
 	free(ev);

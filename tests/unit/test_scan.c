@@ -6,10 +6,13 @@
  * of the same size; the content cache answers a known sha256 without a scan;
  * the thread pool delivers every job once to its own done queue, whose eventfd
  * is readable while jobs wait; a full queue refuses with -EAGAIN; closing
- * drains the queue; a missing database is named in the error. Without
+ * drains the queue; libclamav's scratch directory lives in /dev/shm and is
+ * gone after close; a file over the size limit is an error, never "clean";
+ * a missing database is named in the error. Without
  * libclamav the tests check that opening fails with a message, and skip.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <poll.h>
@@ -522,6 +525,100 @@ KP_TEST(queue_full_eagain_and_close_drains)
 	CHECK_EQ(q.pending, 0);
 	kp_scan_doneq_fini(&q);
 	free(data);
+}
+
+/* Names of /dev/shm/kp2padm-scan.* into names[]; returns how many. */
+static unsigned shm_scratch(char names[][256], unsigned max)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, "kp2padm-scan.", 13) && n < max)
+			snprintf(names[n++], 256, "%s", e->d_name);
+	closedir(d);
+	return n;
+}
+
+KP_TEST(scratch_in_shm_removed_on_close)
+{
+	char before[32][256], during[32][256], after[32][256], mine[256] = "";
+	uint8_t e[KP_EICAR_LEN], zip[256];
+	struct kp_scan_opts o = {.threads = 1, .queue_max = 4};
+	struct kp_scanner *s = NULL;
+	char err[256], virus[128];
+	unsigned nb, nd, na;
+
+	if (skip())
+		return;
+	if (access("/dev/shm", W_OK) != 0) {
+		printf("skip: /dev/shm not writable\n");
+		return;
+	}
+	o.db_path = db_path();
+	nb = shm_scratch(before, 32);
+	CHECK_EQ(kp_scanner_open_opts(&s, &o, err, sizeof(err)), 0);
+	if (!s)
+		return;
+	nd = shm_scratch(during, 32);
+	CHECK_EQ(nd, nb + 1);
+	for (unsigned i = 0; i < nd; i++) {
+		bool old = false;
+
+		for (unsigned k = 0; k < nb; k++)
+			old |= !strcmp(during[i], before[k]);
+		if (!old)
+			memcpy(mine, during[i], sizeof(mine));
+	}
+	CHECK(mine[0] != '\0');
+	/* libclamav unpacks the zip member there; nothing stays after the scan. */
+	kp_test_eicar(e);
+	size_t n = kp_test_zip_stored(zip, "eicar.com", e, sizeof(e));
+	CHECK_EQ(kp_scanner_scan_now(s, zip, n, virus, sizeof(virus)), KP_SCAN_INFECTED);
+	kp_scanner_close(s);
+	na = shm_scratch(after, 32);
+	for (unsigned i = 0; i < na; i++)
+		CHECK(strcmp(after[i], mine) != 0);
+}
+
+KP_TEST(over_size_limit_is_error_not_clean)
+{
+	struct kp_scan_opts o = {.threads = 1, .queue_max = 4, .max_filesize = 1000};
+	struct kp_scan_doneq q;
+	struct kp_scan_job *l;
+	struct kp_scanner *s = NULL;
+	uint8_t big[1001];
+	char err[256], virus[128];
+
+	if (skip())
+		return;
+	o.db_path = db_path();
+	CHECK_EQ(kp_scanner_open_opts(&s, &o, err, sizeof(err)), 0);
+	if (!s)
+		return;
+	memset(big, 'b', sizeof(big));
+	/* libclamav alone would answer "clean" for a file over its limit. */
+	CHECK_EQ(kp_scanner_scan_now(s, big, sizeof(big), virus, sizeof(virus)), KP_SCAN_ERROR);
+	CHECK_EQ(kp_scanner_scan_now(s, big, 1000, virus, sizeof(virus)), KP_SCAN_CLEAN);
+	CHECK_EQ(kp_scan_doneq_init(&q), 0);
+	CHECK_EQ(kp_scanner_submit(s, job_new(big, sizeof(big), true, 1, &q)), 0);
+	l = wait_jobs(&q, 1);
+	CHECK(l != NULL);
+	if (l) {
+		CHECK_EQ(l->result, KP_SCAN_ERROR);
+		CHECK(strstr(l->err, "limit") != NULL);
+	}
+	free_list(l);
+	/* An error is not cached: the same file is tried again. */
+	CHECK_EQ(kp_scanner_submit(s, job_new(big, sizeof(big), true, 2, &q)), 0);
+	l = wait_jobs(&q, 1);
+	CHECK(l && !l->cached && l->result == KP_SCAN_ERROR);
+	free_list(l);
+	kp_scanner_close(s);
+	kp_scan_doneq_fini(&q);
 }
 
 KP_TEST(missing_db_names_path)
