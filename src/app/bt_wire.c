@@ -210,7 +210,11 @@ static size_t read_piece(struct kp_app_ctx *ctx, struct kp_bt_wire *w, const uin
 			 unsigned dir, const uint8_t *p, size_t len)
 {
 	struct kp_bt_wire_dir *D = &w->d[dir];
-	size_t chunk = D->left < KP_BT_CHUNK ? D->left : KP_BT_CHUNK, n;
+	/* the chunk being filled: the buffered bytes and what follows, at most KP_BT_CHUNK */
+	size_t chunk = (size_t)D->left + D->buf_len, n;
+
+	if (chunk > KP_BT_CHUNK)
+		chunk = KP_BT_CHUNK;
 
 	if (D->buf_len == 0 && len >= chunk) {
 		piece_out(ctx, w, ih, dir, p, chunk); /* a whole chunk is here: no copy */
