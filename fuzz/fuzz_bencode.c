@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (n > KP_BT_META_PIECE)
 			n = KP_BT_META_PIECE;
-		if (kp_bt_meta_piece(&m, (int64_t)i, (int64_t)size, data + off, n) != KP_BT_META_MORE)
+		if (kp_bt_meta_piece(&m, (int64_t)i, (int64_t)size, data + off, n) !=
+		    KP_BT_META_MORE)
 			break;
 	}
 	sink += kp_bt_meta_verify(&m, ih);

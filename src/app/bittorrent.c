@@ -31,6 +31,15 @@
  * adds the peers of tracker announce answers and of DHT get_peers answers ("values").
  * The parser keeps info_hash (handshake > tracker announce / LSD > DHT get_peers
  * target, which libtorrent may obfuscate), the peer_id of each side, and the transport.
+ *
+ * Content management (content/content.h), while kp_app_files_wanted(): the
+ * info_hash of every handshake (each direction, TCP and uTP), UDP tracker
+ * announce and LSD announce goes to kp_app_hash_seen(); on TCP the messages
+ * after each direction's handshake are read by bt_wire.c (piece blocks to
+ * kp_app_piece(), metadata fetched by ut_metadata checked and its files listed).
+ * Not read: messages inside uTP (no reordering here) and MSE/PE streams (no
+ * plaintext: bt_mse.c only recognises them). HTTP tracker announces are the
+ * http module's.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -156,7 +165,8 @@ bool kp_bt_krpc_check(const uint8_t *p, size_t len, uint8_t info_hash[20], bool 
 		return false;
 	switch (s[0]) {
 	case 'q':
-		if (!kp_benc_dict_get(&msg, "q", &v) || !kp_benc_str(&v, &s, &n) || n == 0 || n > 64)
+		if (!kp_benc_dict_get(&msg, "q", &v) || !kp_benc_str(&v, &s, &n) || n == 0 ||
+		    n > 64)
 			return false;
 		for (size_t i = 0; i < n; i++)
 			if (s[i] < 0x21 || s[i] > 0x7e)

@@ -134,7 +134,8 @@ bool kp_bt_info_parse(const uint8_t *p, size_t len, struct kp_bt_info *info, kp_
 	memset(info, 0, sizeof(*info));
 	if (!kp_benc_parse(p, len, &d) || !kp_benc_is_dict(&d))
 		return false;
-	if (!dict_name(&d, "name", "name.utf-8", &v) || !kp_benc_str(&v, &info->name, &info->name_len))
+	if (!dict_name(&d, "name", "name.utf-8", &v) ||
+	    !kp_benc_str(&v, &info->name, &info->name_len))
 		return false;
 	if (!kp_benc_dict_int(&d, "piece length", &l) || l <= 0)
 		return false;

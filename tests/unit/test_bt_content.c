@@ -93,8 +93,8 @@ KP_TEST(sha1_vectors)
 	CHECK(memcmp(h, want, 20) == 0);
 	/* 56 bytes: the padding spills into a second block; fed in odd pieces */
 	kp_sha1_init(&s);
-	for (size_t i = 0; i < strlen(two); i += 7)
-		kp_sha1_update(&s, (const uint8_t *)two + i, strlen(two) - i < 7 ? strlen(two) - i : 7);
+	for (size_t i = 0, n = strlen(two); i < n; i += 7)
+		kp_sha1_update(&s, (const uint8_t *)two + i, n - i < 7 ? n - i : 7);
 	kp_sha1_final(&s, h);
 	unhex("84983e441c3bd26ebaae4aa1f95129e5e54670f1", want, 20);
 	CHECK(memcmp(h, want, 20) == 0);
@@ -202,8 +202,9 @@ KP_TEST(info_dict_files)
 	struct flist fl = {0};
 	static const char single[] = "d6:lengthi120000e4:name9:setup.exe12:piece lengthi16384e"
 				     "6:pieces0:e";
-	static const char pad[] = "d5:filesld6:lengthi5e4:pathl1:aeed4:attr1:p6:lengthi7e4:pathl"
-				  "4:.pad1:7eed6:lengthi9e4:pathl1:beee4:name1:x12:piece lengthi8ee";
+	static const char pad[] = "d5:filesld6:lengthi5e4:pathl1:aeed4:attr1:p6:lengthi7e"
+				  "4:pathl4:.pad1:7eed6:lengthi9e4:pathl1:beee4:name1:x"
+				  "12:piece lengthi8ee";
 
 	CHECK(kp_bt_info_parse(meta_multi, sizeof(meta_multi), &info, flist_add, &fl));
 	CHECK(info.multi);
@@ -343,7 +344,8 @@ static struct conn *conn_load(const char *file, uint16_t port)
 		thl = (size_t)(tcp[12] >> 4) * 4;
 		sp = (uint16_t)(tcp[0] << 8 | tcp[1]);
 		dp = (uint16_t)(tcp[2] << 8 | tcp[3]);
-		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 |
+		      tcp[7];
 		fl = tcp[13];
 		if (dp == port)
 			dir = KP_DIR_TOSERVER;
