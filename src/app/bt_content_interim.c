@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * INTERIM ONLY: weak stand-ins for the content.h calls the BitTorrent module
- * makes, so that the tree links before the content core (src/content/*.c)
+ * makes, so that the tree links before the content core (src/content/)
  * lands. Files are never wanted here. Delete this file (and its meson line)
  * when the core is merged; its strong definitions win over these meanwhile.
  */

@@ -109,8 +109,8 @@ KP_TEST(sha1_vectors)
 KP_TEST(bencode_real_metadata)
 {
 	struct kp_benc d, v, files, f, path, comp;
-	const uint8_t *s;
-	size_t n, pos = 0, end;
+	const uint8_t *s = NULL;
+	size_t n = 0, pos = 0, end;
 	int64_t l;
 	unsigned nf = 0;
 
