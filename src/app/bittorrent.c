@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -121,7 +122,7 @@ struct bt_state {
 	bool utp_data_seen[2];   /* uTP: the first DATA payload of each direction was judged */
 	bool utp_mse;            /* uTP: a first DATA payload was an MSE/PE key, not the handshake */
 	bool wire_on[2];         /* TCP: the direction's messages are read (files wanted) */
-	struct kp_bt_wire wire;  /* TCP: the message reader (bt_wire.c) */
+	struct kp_bt_wire *wire; /* TCP: the message reader (bt_wire.c), made when first needed */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -758,10 +759,12 @@ static enum kp_parse_result parse_tcp(struct kp_app_ctx *ctx, struct bt_state *s
 	}
 	if (!files)
 		return st->hs_done[0] && st->hs_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
+	if (st->wire_on[d] && !st->wire && !(st->wire = calloc(1, sizeof(*st->wire))))
+		st->wire_on[0] = st->wire_on[1] = false; /* no memory: no content */
 	if (st->wire_on[d] && st->have_hash && (len || gap))
-		kp_bt_wire_feed(ctx, &st->wire, st->info_hash, d, p, len, gap);
+		kp_bt_wire_feed(ctx, st->wire, st->info_hash, d, p, len, gap);
 	for (unsigned i = 0; i < 2; i++)
-		if (!st->hs_done[i] || (st->wire_on[i] && !st->wire.d[i].dead))
+		if (!st->hs_done[i] || (st->wire_on[i] && !st->wire->d[i].dead))
 			return KP_PARSE_MORE;
 	return KP_PARSE_DONE;
 }
@@ -916,10 +919,10 @@ static void bt_json(const void *state, const struct kp_flow *f, struct kp_json *
 	if (st->have_peer_id[KP_DIR_TOCLIENT])
 		kp_json_strn(j, "server_peer_id", st->peer_id[KP_DIR_TOCLIENT], 20);
 	/* the torrent's metadata, fetched by ut_metadata and checked against info_hash */
-	if (st->wire.info_done) {
-		kp_json_strn(j, "torrent_name", st->wire.name, st->wire.name_len);
-		kp_json_u64(j, "torrent_files", st->wire.nfiles);
-	} else if (st->wire.meta_mismatch) {
+	if (st->wire && st->wire->info_done) {
+		kp_json_strn(j, "torrent_name", st->wire->name, st->wire->name_len);
+		kp_json_u64(j, "torrent_files", st->wire->nfiles);
+	} else if (st->wire && st->wire->meta_mismatch) {
 		kp_json_str(j, "metadata", "mismatch");
 	}
 	kp_json_end(j);
@@ -929,7 +932,11 @@ static void bt_free(void *state)
 {
 	struct bt_state *st = state;
 
-	kp_bt_wire_free(&st->wire);
+	if (st->wire) {
+		kp_bt_wire_free(st->wire);
+		free(st->wire);
+		st->wire = NULL;
+	}
 }
 
 const struct kp_app_module kp_mod_bittorrent = {
