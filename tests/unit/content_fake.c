@@ -1,164 +1,143 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The recording fake of content.h (see content_fake.h). Test-only: never
- * linked into kp2padm.
+ * Test-only definitions of the content.h calls that record what a module
+ * reports (see content_fake.h). Linked into module tests instead of the core.
  */
-#include <string.h>
-
 #include "content_fake.h"
 
-struct cf_state cf;
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-void cf_reset(void)
+bool fake_files_wanted = true;
+int fake_nfiles;
+struct fake_file fake_files[FAKE_FILES];
+int fake_nann;
+struct fake_announce fake_ann[FAKE_FILES];
+
+struct kp_file {
+	int idx;
+};
+static struct kp_file handles[FAKE_FILES];
+
+void fake_reset(void)
 {
-	cf.n = 0;
-	cf.dropped = 0;
-}
-
-unsigned cf_count(enum cf_kind k)
-{
-	unsigned c = 0;
-
-	for (unsigned i = 0; i < cf.n; i++)
-		c += cf.calls[i].kind == k;
-	return c;
-}
-
-uint32_t cf_fnv(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static struct cf_call *cf_new(enum cf_kind k)
-{
-	struct cf_call *c;
-
-	if (cf.n >= CF_MAX_CALLS) {
-		cf.dropped++;
-		return NULL;
+	for (int i = 0; i < fake_nfiles; i++) {
+		free(fake_files[i].data);
+		if (fake_files[i].md)
+			EVP_MD_CTX_free(fake_files[i].md);
 	}
-	c = &cf.calls[cf.n++];
-	memset(c, 0, sizeof(*c));
-	c->kind = k;
-	return c;
+	memset(fake_files, 0, sizeof(fake_files));
+	fake_nfiles = 0;
+	fake_nann = 0;
 }
 
-static void cf_hash(struct cf_call *c, enum kp_hash_kind kind, const uint8_t *h, size_t n)
+const char *fake_attr(int i, const char *key)
 {
-	c->hkind = kind;
-	c->hash_len = n;
-	if (h && n <= sizeof(c->hash))
-		memcpy(c->hash, h, n);
-}
-
-const char *kp_hash_kind_name(enum kp_hash_kind k)
-{
-	return k == KP_HASH_BT_INFOHASH ? "bittorrent.info_hash" : "other";
+	for (int k = 0; k < fake_files[i].nattrs; k++)
+		if (!strcmp(fake_files[i].attr_key[k], key))
+			return fake_files[i].attr_val[k];
+	return NULL;
 }
 
 bool kp_app_files_wanted(const struct kp_app_ctx *ctx)
 {
 	(void)ctx;
-	return cf.files_wanted;
+	return fake_files_wanted;
+}
+
+static void copy_name(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 struct kp_file *kp_app_file_open(struct kp_app_ctx *ctx, int dir, const char *name,
 				 size_t name_len, uint64_t size, uint64_t offset)
 {
-	(void)ctx, (void)dir, (void)name, (void)name_len, (void)size, (void)offset;
-	cf_new(CF_OTHER);
-	return NULL;
+	struct fake_file *f;
+
+	(void)ctx;
+	if (!fake_files_wanted || fake_nfiles == FAKE_FILES)
+		return NULL;
+	handles[fake_nfiles].idx = fake_nfiles;
+	f = &fake_files[fake_nfiles];
+	memset(f, 0, sizeof(*f));
+	f->dir = dir;
+	copy_name(f->name, sizeof(f->name), name, name_len);
+	f->size = size;
+	f->offset = offset;
+	f->md = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(f->md, EVP_sha256(), NULL);
+	return &handles[fake_nfiles++];
 }
 
-void kp_app_file_data(struct kp_app_ctx *ctx, struct kp_file *fi, const uint8_t *data, size_t len)
+void kp_app_file_data(struct kp_app_ctx *ctx, struct kp_file *fi, const uint8_t *data,
+		      size_t len)
 {
-	(void)ctx, (void)fi, (void)data, (void)len;
-	cf_new(CF_OTHER);
+	struct fake_file *f = &fake_files[fi->idx];
+
+	(void)ctx;
+	if (f->closed)
+		f->data_after_close++;
+	if (!f->data)
+		f->data = malloc(FAKE_KEEP);
+	if (f->len < FAKE_KEEP) {
+		size_t k = FAKE_KEEP - f->len < len ? (size_t)(FAKE_KEEP - f->len) : len;
+
+		memcpy(f->data + f->len, data, k);
+	}
+	EVP_DigestUpdate(f->md, data, len);
+	f->len += len;
 }
 
 void kp_app_file_gap(struct kp_app_ctx *ctx, struct kp_file *fi, uint64_t len)
 {
-	(void)ctx, (void)fi, (void)len;
-	cf_new(CF_OTHER);
+	(void)ctx;
+	(void)len;
+	fake_files[fi->idx].gaps++;
 }
 
 void kp_app_file_attr(struct kp_file *fi, const char *key, const char *val, size_t len)
 {
-	(void)fi, (void)key, (void)val, (void)len;
-	cf_new(CF_OTHER);
+	struct fake_file *f = &fake_files[fi->idx];
+
+	if (f->nattrs == FAKE_ATTRS)
+		return;
+	snprintf(f->attr_key[f->nattrs], sizeof(f->attr_key[0]), "%s", key);
+	copy_name(f->attr_val[f->nattrs], sizeof(f->attr_val[0]), val, len);
+	f->nattrs++;
 }
 
 void kp_app_file_hash(struct kp_app_ctx *ctx, struct kp_file *fi, enum kp_hash_kind kind,
 		      const uint8_t *hash, size_t len)
 {
 	(void)ctx, (void)fi, (void)kind, (void)hash, (void)len;
-	cf_new(CF_OTHER);
 }
 
 void kp_app_file_close(struct kp_app_ctx *ctx, struct kp_file *fi, enum kp_file_end how)
 {
-	(void)ctx, (void)fi, (void)how;
-	cf_new(CF_OTHER);
+	struct fake_file *f = &fake_files[fi->idx];
+	unsigned char md[32];
+	unsigned int mdl = 0;
+
+	(void)ctx;
+	f->closed = how == KP_FILE_END_COMPLETE ? 1 : 2;
+	EVP_DigestFinal_ex(f->md, md, &mdl);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(f->sha256 + 2 * i, 3, "%02x", md[i]);
 }
 
 void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_len,
 			  uint64_t size)
 {
-	(void)ctx, (void)name, (void)name_len, (void)size;
-	cf_new(CF_OTHER);
-}
-
-void kp_app_file_listed(struct kp_app_ctx *ctx, const char *what, const char *name,
-			size_t name_len, uint64_t size, enum kp_hash_kind kind,
-			const uint8_t *hash, size_t hash_len)
-{
-	struct cf_call *c = cf_new(CF_LISTED);
-
 	(void)ctx;
-	if (!c)
+	if (fake_nann == FAKE_FILES)
 		return;
-	strncpy(c->what, what, sizeof(c->what) - 1);
-	c->name_len = name_len;
-	memcpy(c->name, name, name_len < CF_NAME_MAX - 1 ? name_len : CF_NAME_MAX - 1);
-	c->size = size;
-	cf_hash(c, kind, hash, hash_len);
-}
-
-void kp_app_hash_seen(struct kp_app_ctx *ctx, enum kp_hash_kind kind, const uint8_t *hash,
-		      size_t len)
-{
-	struct cf_call *c = cf_new(CF_HASH_SEEN);
-
-	(void)ctx;
-	if (c)
-		cf_hash(c, kind, hash, len);
-}
-
-void kp_app_piece(struct kp_app_ctx *ctx, int dir, enum kp_hash_kind kind, const uint8_t *hash,
-		  size_t hash_len, uint64_t index, uint64_t offset, const uint8_t *data,
-		  size_t len)
-{
-	struct cf_call *c = cf_new(CF_PIECE);
-
-	(void)ctx;
-	if (cf.image && offset < cf.image_size && len <= cf.image_size - offset)
-		memcpy(cf.image + offset, data, len);
-	if (!c)
-		return;
-	c->dir = dir;
-	cf_hash(c, kind, hash, hash_len);
-	c->index = index;
-	c->offset = offset;
-	c->len = len;
-	c->data_fnv = cf_fnv(data, len);
-}
-
-void kp_app_search(struct kp_app_ctx *ctx, const char *text, size_t len)
-{
-	(void)ctx, (void)text, (void)len;
-	cf_new(CF_OTHER);
+	copy_name(fake_ann[fake_nann].name, sizeof(fake_ann[0].name), name, name_len);
+	fake_ann[fake_nann].size = size;
+	fake_nann++;
 }

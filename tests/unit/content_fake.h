@@ -1,59 +1,52 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A recording fake of the content.h calls (test-only): module tests link
- * content_fake.c instead of the content core, set what kp_app_files_wanted()
- * answers, and read back every call the module made, in order.
+ * A recording fake of the content.h calls (tests/unit/content_fake.c) for
+ * module unit tests: every file opened, its attributes, its body bytes (the
+ * first FAKE_KEEP kept, all counted and hashed with SHA-256), gaps, how it was
+ * closed, and every announcement.
  */
 #ifndef KP_TESTS_CONTENT_FAKE_H
 #define KP_TESTS_CONTENT_FAKE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "content/content.h"
 
-enum cf_kind {
-	CF_HASH_SEEN = 1,
-	CF_LISTED,
-	CF_PIECE,
-	CF_OTHER, /* a content.h call this fake does not detail */
-};
+#define FAKE_FILES 64
+#define FAKE_ATTRS 8
+#define FAKE_KEEP (1u << 20)
 
-#define CF_MAX_CALLS 4096
-#define CF_NAME_MAX 256
-
-struct cf_call {
-	enum cf_kind kind;
+struct fake_file {
 	int dir;
-	enum kp_hash_kind hkind;
-	uint8_t hash[32];
-	size_t hash_len;
-	char what[32];
-	char name[CF_NAME_MAX];
-	size_t name_len;
-	uint64_t size, index, offset;
-	size_t len;
-	uint32_t data_fnv; /* FNV-1a of a piece's data */
+	char name[512];
+	uint64_t size, offset;
+	uint64_t len;      /* body bytes received */
+	uint8_t *data;     /* the first FAKE_KEEP of them */
+	uint64_t gaps;     /* gap calls */
+	int closed;        /* 0 open, 1 complete, 2 truncated */
+	int data_after_close;
+	char sha256[65];   /* set at close */
+	int nattrs;
+	char attr_key[FAKE_ATTRS][32];
+	char attr_val[FAKE_ATTRS][300];
+	void *md;          /* EVP_MD_CTX */
 };
 
-struct cf_state {
-	bool files_wanted;
-	unsigned n;
-	unsigned dropped; /* calls beyond CF_MAX_CALLS */
-	struct cf_call calls[CF_MAX_CALLS];
-	/* piece data laid out by offset (offsets below the size only) */
-	uint8_t *image;
-	size_t image_size;
+struct fake_announce {
+	char name[512];
+	uint64_t size;
 };
 
-/* The one fake (a test runs single-threaded). */
-extern struct cf_state cf;
+extern bool fake_files_wanted;
+extern int fake_nfiles;
+extern struct fake_file fake_files[FAKE_FILES];
+extern int fake_nann;
+extern struct fake_announce fake_ann[FAKE_FILES];
 
-/* Forget every call; files_wanted and the image stay. */
-void cf_reset(void);
-/* Count calls of a kind. */
-unsigned cf_count(enum cf_kind k);
-uint32_t cf_fnv(const uint8_t *p, size_t n);
+/* Forgets everything recorded. */
+void fake_reset(void);
+/* The value of attribute key of file i, or NULL. */
+const char *fake_attr(int i, const char *key);
 
 #endif

@@ -4,7 +4,7 @@
  * hostile inputs), the info dict reader, and the peer-wire message reader run
  * through the module's parser over the project's magnet-link captures
  * (tests/captures/pcap/bt-magnet-{multi,single}.pcap, make-bt-magnet.sh), with
- * the recording fake of content.h (content_fake.c) in place of the core.
+ * the recording fake of content.h (bt_content_fake.c) in place of the core.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +18,7 @@
 #include "app/bittorrent.h"
 #include "app/bt_meta.h"
 #include "app/bt_wire.h"
-#include "content_fake.h"
+#include "bt_content_fake.h"
 #include "output/json.h"
 #include "tap.h"
 #include "util/sha1.h"
