@@ -8,7 +8,7 @@
  *
  * build: clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc fuzz/fuzz_bencode.c
  *        src/app/bencode.c src/app/bt_meta.c src/util/sha1.c -o fuzz_bencode
- * run:   ./fuzz_bencode -max_len=65536 fuzz/regress/fuzz_bencode/
+ * run:   ./fuzz_bencode -max_len=65536 NEW_CORPUS_DIR fuzz/regress/fuzz_bencode/
  *        (the seed there is the metadata of tests/captures/pcap/bt-magnet-multi.pcap)
  */
 #include <stdint.h>
