@@ -340,7 +340,8 @@ static void check_chat(const uint8_t *s[5], const size_t n[5], uint8_t flags)
 	f->id = 1234;
 	if (!e->out)
 		goto out; /* kp_eve_chat needs a writer */
-	kp_eve_chat(e, f, 1700000000000000ull, (flags >> 2) & 1, cmd, from, to, s[4], n[4]);
+	kp_eve_chat(e, f, 1700000000000000ull, (flags >> 2) & 1, cmd, from, to, s[4], n[4], NULL,
+		    NULL);
 	j = &e->json;
 	if (j->oom)
 		goto out;

@@ -384,6 +384,8 @@ static uint32_t ftp_server_line(void *arg, const uint8_t *l, size_t n)
 		st->pend_stou = false;
 	} else if ((l[0] == '4' || l[0] == '5') && st->pend_len) {
 		/* the transfer was refused or failed ("550 Failed to open file") */
+		if (kp_app_files_wanted(p->ctx))
+			kp_app_file_withdraw(p->ctx);
 		st->pend_len = 0;
 		st->pend_stou = false;
 	} else if (kp_starts(l, n, "234") && st->auth_tls) {

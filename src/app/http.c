@@ -13,6 +13,9 @@
  *   - FastTrack: X-Kazaa-* headers, GET /.hash=...
  * The refined event keeps the "http" object (and adds "bittorrent":
  * {"info_hash"} when the tracker request names a 20-byte info hash).
+ * When the policy wants files (content.h), a second parser follows every
+ * message of the connection and reports each body as a file (see "The file
+ * parser" below); otherwise the module stops after the first exchange.
  */
 #include "app/app.h"
 #include "app/linebuf.h"
@@ -794,6 +797,8 @@ static void http_open_file(struct http_fctx *f, struct http_msg *m)
 		size = m->range_total;
 	} else if (m->have_len && !m->chunked && m->enc == HTTP_ENC_NONE) {
 		size = m->clen;
+	} else if (m->chunked || m->have_len) {
+		size = KP_FILE_SIZE_FRAMED; /* the body's end is marked: a FIN before it truncates */
 	}
 	m->fi = kp_app_file_open(f->p.ctx, (int)f->dir, name, nl, size, offset);
 	if (!m->fi)

@@ -240,7 +240,7 @@ static struct kp_file *open_file(struct kp_engine *e, struct kp_flow *f, int dir
 	if (e->content.scanner && e->cfg->scan) {
 		if (offset) {
 			fi->scan_note = "range";
-		} else if (size != KP_FILE_SIZE_UNKNOWN && size > e->cfg->scan_max_size) {
+		} else if (size < KP_FILE_SIZE_FRAMED && size > e->cfg->scan_max_size) {
 			fi->scan_note = "too_large";
 			e->content.st.unscanned_large++;
 		} else {
@@ -426,7 +426,7 @@ static void close_file(struct kp_engine *e, struct kp_flow *f, struct kp_file *f
 	fi->ts_close = ts;
 	kp_sha256_final(&fi->sha, fi->sha256);
 	fi->have_sha256 = fi->complete && fi->offset == 0 &&
-			  (fi->size_ann == KP_FILE_SIZE_UNKNOWN || fi->size_ann == fi->seen);
+			  (fi->size_ann >= KP_FILE_SIZE_FRAMED || fi->size_ann == fi->seen);
 	if (fi->scan && fi->blen && kp_content_scan_file(e, f, fi, hold && complete))
 		return; /* the event comes with the verdict */
 	if (fi->scan && !fi->blen)
@@ -483,6 +483,23 @@ void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_
 	}
 	if (size != KP_FILE_SIZE_UNKNOWN || !a->size)
 		a->size = size;
+}
+
+void kp_app_file_withdraw(struct kp_app_ctx *ctx)
+{
+	struct kp_engine *e = ctx->eng;
+	struct kp_announce *newest = NULL;
+
+	if (!e || !ctx->flow)
+		return;
+	for (unsigned i = 0; i < KP_ANNOUNCE_MAX; i++) {
+		struct kp_announce *a = &e->content.ann[i];
+
+		if (a->parent_id == ctx->flow->id && !a->used && (!newest || a->ts_us >= newest->ts_us))
+			newest = a;
+	}
+	if (newest)
+		newest->used = true;
 }
 
 /* The oldest unused announcement of parent within the expectation time. */
@@ -555,7 +572,7 @@ void kp_content_sink_data(struct kp_engine *e, struct kp_flow *f, int dir, const
 	if (gap)
 		file_gap(e, fc->sink_file, 0);
 	file_data(e, fc->sink_file, data, len);
-	if (fc->sink_file->size_ann != KP_FILE_SIZE_UNKNOWN &&
+	if (fc->sink_file->size_ann < KP_FILE_SIZE_FRAMED &&
 	    fc->sink_file->seen + fc->sink_file->lost >= fc->sink_file->size_ann) {
 		close_file(e, f, fc->sink_file, true, ts_us, e->pkt_flow == f && e->pkt_dir == dir);
 		fc->sink = false;
@@ -718,6 +735,8 @@ void kp_content_flow_end(struct kp_engine *e, struct kp_flow *f)
 		/* a body without an announced size ends with its sender's FIN */
 		bool complete = fi->size_ann == KP_FILE_SIZE_UNKNOWN
 					? (f->fin_seen & (1u << fi->dir)) && !f->rst_seen
+				: fi->size_ann == KP_FILE_SIZE_FRAMED
+					? false /* its own end marker never came */
 					: fi->seen + fi->lost >= fi->size_ann;
 
 		close_file(e, f, fi, complete, f->last_us, false);

@@ -66,11 +66,11 @@ static void file_members(struct kp_json *j, const struct kp_file *fi)
 	kp_json_strn(j, "name", fi->name, fi->name_len);
 	if (fi->listed) {
 		kp_json_str(j, "listed_as", fi->listed_as);
-		if (fi->size_ann != KP_FILE_SIZE_UNKNOWN)
+		if (fi->size_ann < KP_FILE_SIZE_FRAMED)
 			kp_json_u64(j, "size", fi->size_ann);
 	} else {
 		kp_json_u64(j, "size", fi->seen);
-		if (fi->size_ann != KP_FILE_SIZE_UNKNOWN)
+		if (fi->size_ann < KP_FILE_SIZE_FRAMED)
 			kp_json_u64(j, "size_announced", fi->size_ann);
 		if (fi->offset)
 			kp_json_u64(j, "offset", fi->offset);

@@ -5,6 +5,8 @@
  */
 #include "content_fake.h"
 
+unsigned fake_withdrawn;
+
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ static struct kp_file handles[FAKE_FILES];
 
 void fake_reset(void)
 {
+	fake_withdrawn = 0;
 	for (int i = 0; i < fake_nfiles; i++) {
 		free(fake_files[i].data);
 		if (fake_files[i].md)
@@ -140,4 +143,10 @@ void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_
 	copy_name(fake_ann[fake_nann].name, sizeof(fake_ann[0].name), name, name_len);
 	fake_ann[fake_nann].size = size;
 	fake_nann++;
+}
+
+void kp_app_file_withdraw(struct kp_app_ctx *ctx)
+{
+	(void)ctx;
+	fake_withdrawn++;
 }

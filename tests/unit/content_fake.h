@@ -49,4 +49,7 @@ void fake_reset(void);
 /* The value of attribute key of file i, or NULL. */
 const char *fake_attr(int i, const char *key);
 
+/* kp_app_file_withdraw calls */
+extern unsigned fake_withdrawn;
+
 #endif

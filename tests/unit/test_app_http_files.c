@@ -241,7 +241,7 @@ KP_TEST(http_nginx_gzip_chunked_and_404)
 	}
 	CHECK_EQ(fake_nfiles, 2);
 	CHECK_STR(fake_files[0].name, "notes.txt");
-	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_UNKNOWN);
+	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_FRAMED);
 	CHECK_EQ(fake_files[0].len, 8640);
 	CHECK_EQ(fake_files[0].closed, 1);
 	CHECK_STR(fake_files[0].sha256, notes_sha);
@@ -385,7 +385,7 @@ static void gzip_case(int *kp_failed, int wbits, const char *enc, size_t split)
 	CHECK_EQ(fake_files[0].len, strlen(text));
 	CHECK(fake_files[0].data && !memcmp(fake_files[0].data, text, strlen(text)));
 	CHECK_EQ(fake_files[0].closed, 1);
-	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_UNKNOWN);
+	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_FRAMED);
 	CHECK_STR(fake_attr(0, "encoding"), enc);
 	drv_fini(&d);
 }
@@ -767,6 +767,7 @@ KP_TEST(ftp_stou_and_not_wanted)
 	drv_str(&d, 0, "LIST\r\n");
 	drv_str(&d, 1, "150 Here comes the directory listing (99 bytes).\r\n");
 	CHECK_EQ(fake_nann, 4);
+	CHECK_EQ(fake_withdrawn, 1); /* and the core is told the announced file will not come */
 	drv_fini(&d);
 
 	fake_reset();

@@ -258,6 +258,29 @@ KP_TEST(announced_file_on_linked_connection)
 	free(ev);
 }
 
+/* A withdrawn announcement (FTP 550 after RETR): the next data connection is no file. */
+KP_TEST(withdrawn_announcement)
+{
+	struct tpipe t;
+	struct tconn ctl, data;
+	struct kp_app_ctx ctx;
+	uint8_t sip[4] = {198, 19, 0, 1};
+	char *ev;
+
+	tpipe_open(&t, "file.audit=yes");
+	tconn_open(&ctl, &t, 2, 40000, 1, 21);
+	tconn_send(&ctl, 0, "220 hi\r\n", 8);
+	ctx_of(&ctx, &t, 0);
+	kp_app_file_announce(&ctx, "missing.bin", 11, KP_FILE_SIZE_UNKNOWN);
+	kp_app_file_withdraw(&ctx);
+	kp_expect_add(&ctx, AF_INET, sip, 40001, IPPROTO_TCP, KP_APP_FTP_DATA);
+	tconn_open(&data, &t, 2, 40002, 1, 40001);
+	tconn_send(&data, 0, "-rw-r--r-- 1 ftp ftp 3600 README.txt\r\n", 39);
+	ev = tpipe_close(&t);
+	CHECK(strstr(ev, "\"event_type\":\"file\"") == NULL);
+	free(ev);
+}
+
 /* Chat rules through the IRC module: alert writes the rule into the event, block drops. */
 KP_TEST(chat_keyword_rules)
 {
