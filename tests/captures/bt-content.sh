@@ -105,5 +105,17 @@ if 6881 not in blk:
 "
 check "file=block hash=INFO_HASH: the peer connection is blocked" $?
 
+# A hash list file on a capture with a tracker: the HTTP announces (port 6969) that name the
+# torrent are blocked as well as the peer connection.
+printf '# banned torrents\n92f4d37948a6f40d6d618be90c064df089339b3e\n' >"$tmp/banned.txt"
+"$bin" --quiet -r "$(dirname "$multi")/bt-plain.pcap" -s "file=block name=banned hashes=$tmp/banned.txt" \
+	-l "$tmp/announce.json" 2>"$tmp/why"
+py "$tmp/announce.json" "
+blk = sorted(set((e['dest_port'], e['block']['rule']) for e in ev if e['event_type'] == 'block'))
+if blk != [(6881, 'banned'), (6969, 'banned')]:
+    print('block events:', blk); sys.exit(1)
+"
+check "hashes=FILE: tracker announces and the peer connection of a listed info_hash are blocked" $?
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
