@@ -31,18 +31,31 @@
  * adds the peers of tracker announce answers and of DHT get_peers answers ("values").
  * The parser keeps info_hash (handshake > tracker announce / LSD > DHT get_peers
  * target, which libtorrent may obfuscate), the peer_id of each side, and the transport.
+ *
+ * Content management (content/content.h), while kp_app_files_wanted(): the
+ * info_hash of every handshake (each direction, TCP and uTP), UDP tracker
+ * announce and LSD announce goes to kp_app_hash_seen(); on TCP the messages
+ * after each direction's handshake are read by bt_wire.c (piece blocks to
+ * kp_app_piece(), metadata fetched by ut_metadata checked and its files listed).
+ * Not read: messages inside uTP (no reordering here) and MSE/PE streams (no
+ * plaintext: bt_mse.c only recognises them). HTTP tracker announces are the
+ * http module's.
  */
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "app/app.h"
 #include "flow/flow.h"
+#include "app/bencode.h"
 #include "app/bittorrent.h"
 #include "app/bt_mse.h"
+#include "app/bt_wire.h"
+#include "content/content.h"
 #include "output/json.h"
 #include "util/cursor.h"
 
@@ -108,203 +121,38 @@ struct bt_state {
 	uint32_t udp_pkts;
 	bool utp_data_seen[2];   /* uTP: the first DATA payload of each direction was judged */
 	bool utp_mse;            /* uTP: a first DATA payload was an MSE/PE key, not the handshake */
+	bool wire_on[2];         /* TCP: the direction's messages are read (files wanted) */
+	struct kp_bt_wire *wire; /* TCP: the message reader (bt_wire.c), made when first needed */
 };
 
 /* ---------------------------------------------------------------------------------------- */
-/* Bencode */
+/* Bencode (the reader is bencode.c) */
 
 static bool is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
 }
 
-/*
- * Reads a decimal number at p[*off] ending with `term`; no leading zero (except "0"),
- * at most 18 digits. Returns OK and advances *off past `term`.
- */
-static enum kp_benc_result benc_number(const uint8_t *p, size_t len, size_t *off, uint8_t term,
-				       bool allow_neg, uint64_t *val)
-{
-	size_t o = *off, ndig = 0;
-	uint64_t v = 0;
-	bool neg = false;
-
-	if (allow_neg && o < len && p[o] == '-') {
-		neg = true;
-		o++;
-	}
-	while (o < len && is_digit(p[o])) {
-		if (++ndig > 18)
-			return KP_BENC_INVALID;
-		v = v * 10 + (uint64_t)(p[o] - '0');
-		o++;
-	}
-	if (o >= len)
-		return KP_BENC_TRUNCATED;
-	if (ndig == 0 || p[o] != term)
-		return KP_BENC_INVALID;
-	if (ndig > 1 && p[o - ndig] == '0')
-		return KP_BENC_INVALID; /* leading zero */
-	if (neg && v == 0)
-		return KP_BENC_INVALID; /* "-0" */
-	*off = o + 1;
-	*val = v;
-	return KP_BENC_OK;
-}
-
 enum kp_benc_result kp_bt_benc_walk(const uint8_t *p, size_t len, size_t *end)
 {
-	uint8_t kind[KP_BENC_MAX_DEPTH]; /* 'l' or 'd' per open container */
-	bool want_key[KP_BENC_MAX_DEPTH]; /* dict: the next item is a key (or 'e') */
-	unsigned depth = 0;
-	size_t off = 0;
-	enum kp_benc_result r;
-	uint64_t v;
-
-	/* Every iteration consumes at least one byte, so the loop ends within len steps. */
-	do {
-		uint8_t c;
-
-		if (off >= len)
-			return KP_BENC_TRUNCATED;
-		c = p[off];
-		if (c == 'e') {
-			if (depth == 0)
-				return KP_BENC_INVALID;
-			if (kind[depth - 1] == 'd' && !want_key[depth - 1])
-				return KP_BENC_INVALID; /* a key without its value */
-			depth--;
-			off++;
-		} else if (depth > 0 && kind[depth - 1] == 'd' && want_key[depth - 1] &&
-			   !is_digit(c)) {
-			return KP_BENC_INVALID; /* dict keys are strings */
-		} else if (c == 'd' || c == 'l') {
-			if (depth >= KP_BENC_MAX_DEPTH)
-				return KP_BENC_INVALID;
-			kind[depth] = c;
-			want_key[depth] = true;
-			depth++;
-			off++;
-			continue; /* the container is not a complete value yet */
-		} else if (c == 'i') {
-			off++;
-			r = benc_number(p, len, &off, 'e', true, &v);
-			if (r != KP_BENC_OK)
-				return r;
-		} else if (is_digit(c)) {
-			r = benc_number(p, len, &off, ':', false, &v);
-			if (r != KP_BENC_OK)
-				return r;
-			if (v > len - off)
-				return KP_BENC_TRUNCATED;
-			off += (size_t)v;
-		} else {
-			return KP_BENC_INVALID;
-		}
-		/* A value was completed: in a dict, keys and values alternate. */
-		if (depth > 0 && kind[depth - 1] == 'd')
-			want_key[depth - 1] = !want_key[depth - 1];
-	} while (depth > 0);
-	*end = off;
-	return KP_BENC_OK;
-}
-
-/* A bencoded value inside an already validated buffer. */
-struct benc_val {
-	const uint8_t *p; /* first byte ('d', 'l', 'i' or a digit) */
-	size_t len;       /* whole encoding */
-};
-
-/* String contents of a value, or false if it is not a string. */
-static bool benc_str(const struct benc_val *v, const uint8_t **s, size_t *n)
-{
-	size_t off = 0;
-	uint64_t l;
-
-	if (v->len == 0 || !is_digit(v->p[0]))
-		return false;
-	if (benc_number(v->p, v->len, &off, ':', false, &l) != KP_BENC_OK || l != v->len - off)
-		return false;
-	*s = v->p + off;
-	*n = (size_t)l;
-	return true;
-}
-
-static bool benc_str_is(const struct benc_val *v, const char *lit)
-{
-	const uint8_t *s;
-	size_t n;
-
-	return benc_str(v, &s, &n) && n == strlen(lit) && memcmp(s, lit, n) == 0;
-}
-
-/*
- * Iterates the entries of the dict `d` (validated): *pos starts at 0. Returns false
- * at the end or on malformed input.
- */
-static bool benc_dict_next(const struct benc_val *d, size_t *pos, struct benc_val *key,
-			   struct benc_val *val)
-{
-	size_t off = *pos ? *pos : 1, end;
-
-	if (d->len < 2 || d->p[0] != 'd' || off >= d->len || d->p[off] == 'e')
-		return false;
-	if (kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
-		return false;
-	key->p = d->p + off;
-	key->len = end;
-	off += end;
-	if (off >= d->len || kp_bt_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
-		return false;
-	val->p = d->p + off;
-	val->len = end;
-	*pos = off + end;
-	return true;
-}
-
-/* Iterates the elements of the list `l` (validated): *pos starts at 0. */
-static bool benc_list_next(const struct benc_val *l, size_t *pos, struct benc_val *val)
-{
-	size_t off = *pos ? *pos : 1, end;
-
-	if (l->len < 2 || l->p[0] != 'l' || off >= l->len || l->p[off] == 'e')
-		return false;
-	if (kp_bt_benc_walk(l->p + off, l->len - off, &end) != KP_BENC_OK)
-		return false;
-	val->p = l->p + off;
-	val->len = end;
-	*pos = off + end;
-	return true;
-}
-
-/* Looks key up in dict d (first occurrence). */
-static bool benc_dict_get(const struct benc_val *d, const char *k, struct benc_val *val)
-{
-	struct benc_val key;
-	size_t pos = 0;
-	unsigned n = 0;
-
-	while (n++ < 4096 && benc_dict_next(d, &pos, &key, val))
-		if (benc_str_is(&key, k))
-			return true;
-	return false;
+	return kp_benc_walk(p, len, end);
 }
 
 /* dict d has a key k whose value is a string of exactly n bytes; returns it. */
-static const uint8_t *benc_dict_str_n(const struct benc_val *d, const char *k, size_t n)
+static const uint8_t *benc_dict_str_n(const struct kp_benc *d, const char *k, size_t n)
 {
-	struct benc_val v;
+	struct kp_benc v;
 	const uint8_t *s;
 	size_t sn;
 
-	if (!benc_dict_get(d, k, &v) || !benc_str(&v, &s, &sn) || sn != n)
+	if (!kp_benc_dict_get(d, k, &v) || !kp_benc_str(&v, &s, &sn) || sn != n)
 		return NULL;
 	return s;
 }
 
 bool kp_bt_krpc_check(const uint8_t *p, size_t len, uint8_t info_hash[20], bool *have_hash)
 {
-	struct benc_val msg = {p, len}, v, args;
+	struct kp_benc msg = {p, len}, v, args;
 	const uint8_t *s;
 	size_t end, n;
 
@@ -312,18 +160,19 @@ bool kp_bt_krpc_check(const uint8_t *p, size_t len, uint8_t info_hash[20], bool 
 		return false;
 	if (kp_bt_benc_walk(p, len, &end) != KP_BENC_OK || end != len)
 		return false;
-	if (!benc_dict_get(&msg, "t", &v) || !benc_str(&v, &s, &n) || n > 64)
+	if (!kp_benc_dict_get(&msg, "t", &v) || !kp_benc_str(&v, &s, &n) || n > 64)
 		return false;
-	if (!benc_dict_get(&msg, "y", &v) || !benc_str(&v, &s, &n) || n != 1)
+	if (!kp_benc_dict_get(&msg, "y", &v) || !kp_benc_str(&v, &s, &n) || n != 1)
 		return false;
 	switch (s[0]) {
 	case 'q':
-		if (!benc_dict_get(&msg, "q", &v) || !benc_str(&v, &s, &n) || n == 0 || n > 64)
+		if (!kp_benc_dict_get(&msg, "q", &v) || !kp_benc_str(&v, &s, &n) || n == 0 ||
+		    n > 64)
 			return false;
 		for (size_t i = 0; i < n; i++)
 			if (s[i] < 0x21 || s[i] > 0x7e)
 				return false; /* method names are printable */
-		if (!benc_dict_get(&msg, "a", &args) || args.p[0] != 'd')
+		if (!kp_benc_dict_get(&msg, "a", &args) || args.p[0] != 'd')
 			return false;
 		if (!benc_dict_str_n(&args, "id", 20))
 			return false;
@@ -337,11 +186,11 @@ bool kp_bt_krpc_check(const uint8_t *p, size_t len, uint8_t info_hash[20], bool 
 		}
 		return true;
 	case 'r':
-		if (!benc_dict_get(&msg, "r", &args) || args.p[0] != 'd')
+		if (!kp_benc_dict_get(&msg, "r", &args) || args.p[0] != 'd')
 			return false;
 		return benc_dict_str_n(&args, "id", 20) != NULL;
 	case 'e':
-		return benc_dict_get(&msg, "e", &v) && v.p[0] == 'l';
+		return kp_benc_dict_get(&msg, "e", &v) && v.p[0] == 'l';
 	default:
 		return false;
 	}
@@ -851,42 +700,73 @@ static void set_hash(struct bt_state *st, const uint8_t *ih, enum bt_hash_src sr
 	st->hash_prio = (uint8_t)src;
 }
 
-/* Takes info_hash and peer_id from a complete handshake sent in direction dir. */
-static void take_handshake(struct bt_state *st, const uint8_t *hs, size_t len, uint8_t dir)
+/* An object id for the content rules (hash lists), when the policy wants files. */
+static void hash_seen(struct kp_app_ctx *ctx, const uint8_t *ih)
+{
+	if (kp_app_files_wanted(ctx))
+		kp_app_hash_seen(ctx, KP_HASH_BT_INFOHASH, ih, 20);
+}
+
+/*
+ * Takes info_hash and peer_id from a complete handshake sent in direction dir.
+ * False if it is not one.
+ */
+static bool take_handshake(struct kp_app_ctx *ctx, struct bt_state *st, const uint8_t *hs,
+			   size_t len, uint8_t dir)
 {
 	if (len < BT_HS_FIXED || hs_check(hs, len) != HS_FIXED)
-		return;
+		return false;
 	set_hash(st, hs + 28, BT_H_HANDSHAKE);
+	hash_seen(ctx, hs + 28);
 	if (len >= BT_HS_LEN && !st->have_peer_id[dir & 1]) {
 		memcpy(st->peer_id[dir & 1], hs + 48, 20);
 		st->have_peer_id[dir & 1] = true;
 	}
+	return true;
 }
 
+/*
+ * TCP: the handshake of each direction, then (while the policy wants files) the
+ * messages after it (bt_wire.c: pieces, extension handshake, ut_metadata).
+ */
 static enum kp_parse_result parse_tcp(struct kp_app_ctx *ctx, struct bt_state *st)
 {
 	uint8_t d = ctx->dir & 1;
-	size_t n;
+	const uint8_t *p = ctx->data;
+	size_t len = p ? ctx->len : 0, n;
+	bool gap = ctx->gap, files = kp_app_files_wanted(ctx);
 
 	st->transport = BT_T_TCP;
-	if (!st->hs_done[d] && ctx->data && ctx->len) {
-		if (ctx->gap) {
+	if (!st->hs_done[d] && len) {
+		if (gap) {
 			st->hs_done[d] = true; /* lost bytes: the handshake is gone */
-		} else {
-			n = BT_HS_LEN - st->hs_len[d];
-			if (n > ctx->len)
-				n = ctx->len;
-			memcpy(st->hs[d] + st->hs_len[d], ctx->data, n);
-			st->hs_len[d] = (uint8_t)(st->hs_len[d] + n);
-			if (hs_check(st->hs[d], st->hs_len[d]) == HS_BAD) {
-				st->hs_done[d] = true;
-			} else if (st->hs_len[d] == BT_HS_LEN) {
-				take_handshake(st, st->hs[d], st->hs_len[d], d);
-				st->hs_done[d] = true;
-			}
+			return KP_PARSE_MORE;
 		}
+		n = BT_HS_LEN - st->hs_len[d];
+		if (n > len)
+			n = len;
+		memcpy(st->hs[d] + st->hs_len[d], p, n);
+		st->hs_len[d] = (uint8_t)(st->hs_len[d] + n);
+		p += n;
+		len -= n;
+		if (hs_check(st->hs[d], st->hs_len[d]) == HS_BAD) {
+			st->hs_done[d] = true;
+		} else if (st->hs_len[d] == BT_HS_LEN) {
+			st->wire_on[d] = take_handshake(ctx, st, st->hs[d], st->hs_len[d], d);
+			st->hs_done[d] = true;
+		}
+		gap = false;
 	}
-	return st->hs_done[0] && st->hs_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
+	if (!files)
+		return st->hs_done[0] && st->hs_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
+	if (st->wire_on[d] && !st->wire && !(st->wire = calloc(1, sizeof(*st->wire))))
+		st->wire_on[0] = st->wire_on[1] = false; /* no memory: no content */
+	if (st->wire_on[d] && st->have_hash && (len || gap))
+		kp_bt_wire_feed(ctx, st->wire, st->info_hash, d, p, len, gap);
+	for (unsigned i = 0; i < 2; i++)
+		if (!st->hs_done[i] || (st->wire_on[i] && !st->wire->d[i].dead))
+			return KP_PARSE_MORE;
+	return KP_PARSE_DONE;
 }
 
 /* Notes the peers of a tracker announce answer (compact IPv4 or IPv6 entries). */
@@ -919,15 +799,16 @@ static void note_tracker_peers(struct kp_app_ctx *ctx, const uint8_t *p, size_t 
  */
 static void note_dht_peers(struct kp_app_ctx *ctx, const uint8_t *p, size_t len)
 {
-	struct benc_val msg = {p, len}, r, values, v;
+	struct kp_benc msg = {p, len}, r, values, v;
 	const uint8_t *s;
 	size_t pos = 0, n;
 	unsigned count = 0;
 
-	if (!benc_dict_get(&msg, "r", &r) || r.p[0] != 'd' || !benc_dict_get(&r, "values", &values))
+	if (!kp_benc_dict_get(&msg, "r", &r) || r.p[0] != 'd' ||
+	    !kp_benc_dict_get(&r, "values", &values))
 		return;
-	while (count++ < BT_MAX_TRACKER_PEERS && benc_list_next(&values, &pos, &v)) {
-		if (!benc_str(&v, &s, &n) || (n != 6 && n != 18))
+	while (count++ < BT_MAX_TRACKER_PEERS && kp_benc_list_next(&values, &pos, &v)) {
+		if (!kp_benc_str(&v, &s, &n) || (n != 6 && n != 18))
 			continue;
 		if (kp_be16(s + n - 2))
 			kp_peer_note(ctx, n == 6 ? AF_INET : AF_INET6, s, kp_be16(s + n - 2),
@@ -958,16 +839,20 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 		break;
 	case K_LSD:
 		set_transport(st, BT_T_LSD);
-		if (lsd_parse(p, len, &port, ih))
+		if (lsd_parse(p, len, &port, ih)) {
 			set_hash(st, ih, BT_H_ANNOUNCE);
+			hash_seen(ctx, ih);
+		}
 		break;
 	case K_TRK_CONNECT:
 		set_transport(st, BT_T_TRACKER);
 		break;
 	case K_TRK_REQ:
 		set_transport(st, BT_T_TRACKER);
-		if (trk_request(p, len, &tid) == 1)
+		if (trk_request(p, len, &tid) == 1) {
 			set_hash(st, p + 16, BT_H_ANNOUNCE);
+			hash_seen(ctx, p + 16);
+		}
 		break;
 	case K_TRK_ANS:
 		set_transport(st, BT_T_TRACKER);
@@ -976,7 +861,7 @@ static enum kp_parse_result parse_udp(struct kp_app_ctx *ctx, struct bt_state *s
 		break;
 	case K_UTP_HS:
 		set_transport(st, BT_T_UTP);
-		take_handshake(st, p + h.payload_off, len - h.payload_off, ctx->dir);
+		take_handshake(ctx, st, p + h.payload_off, len - h.payload_off, ctx->dir);
 		break;
 	case K_UTP:
 		set_transport(st, BT_T_UTP);
@@ -1033,7 +918,25 @@ static void bt_json(const void *state, const struct kp_flow *f, struct kp_json *
 		kp_json_strn(j, "peer_id", st->peer_id[KP_DIR_TOSERVER], 20);
 	if (st->have_peer_id[KP_DIR_TOCLIENT])
 		kp_json_strn(j, "server_peer_id", st->peer_id[KP_DIR_TOCLIENT], 20);
+	/* the torrent's metadata, fetched by ut_metadata and checked against info_hash */
+	if (st->wire && st->wire->info_done) {
+		kp_json_strn(j, "torrent_name", st->wire->name, st->wire->name_len);
+		kp_json_u64(j, "torrent_files", st->wire->nfiles);
+	} else if (st->wire && st->wire->meta_mismatch) {
+		kp_json_str(j, "metadata", "mismatch");
+	}
 	kp_json_end(j);
+}
+
+static void bt_free(void *state)
+{
+	struct bt_state *st = state;
+
+	if (st->wire) {
+		kp_bt_wire_free(st->wire);
+		free(st->wire);
+		st->wire = NULL;
+	}
 }
 
 const struct kp_app_module kp_mod_bittorrent = {
@@ -1043,6 +946,6 @@ const struct kp_app_module kp_mod_bittorrent = {
 	.probe = bt_probe,
 	.state_size = sizeof(struct bt_state),
 	.parse = bt_parse,
-	.free_state = NULL,
+	.free_state = bt_free,
 	.json = bt_json,
 };

@@ -11,20 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Deepest list/dict nesting the walker accepts (a DHT message needs 3). */
-#define KP_BENC_MAX_DEPTH 32
-
-enum kp_benc_result {
-	KP_BENC_OK = 0,    /* one complete value starts at p[0]; *end is the offset after it */
-	KP_BENC_TRUNCATED, /* well-formed so far, but len ran out inside the value */
-	KP_BENC_INVALID,   /* not bencode (bad byte, leading zero, key not a string, too deep) */
-};
+#include "app/bencode.h"
 
 /*
- * Validates one bencoded value at p[0..len) without recursion: strings "<len>:bytes"
- * (decimal length, no leading zero), integers "i-?[0-9]+e" (no leading zero, no "-0"),
- * lists "l...e", dicts "d(string value)*e" (keys must be strings; their order is not
- * checked). Bytes after the value are not looked at. *end is written on KP_BENC_OK only.
+ * kp_benc_walk() (bencode.h) under its older name.
  */
 enum kp_benc_result kp_bt_benc_walk(const uint8_t *p, size_t len, size_t *end);
 

@@ -20,12 +20,22 @@
  * The parser follows TCP frames per direction and keeps the user hash and
  * client name of the hello exchange, the client id given by a server, and the
  * file hashes (and names, from OP_REQFILENAMEANSWER) that the peers ask for.
+ * While kp_app_files_wanted() it also reports (content.h): searches
+ * (OP_SEARCHREQUEST keywords, UDP OP_GLOBSEARCHREQ), file lists (OP_SEARCHRESULT
+ * 0x33, OP_OFFERFILES, OP_ASKSHAREDFILESANSWER: name, size, MD4 hash), the hashes of
+ * file requests and OP_REQFILENAMEANSWER names, and part data as pieces
+ * (OP_SENDINGPART, OP_SENDINGPART_I64, and OP_COMPRESSEDPART(_I64) inflated),
+ * streamed; list frames up to 512 KiB are read whole (0xD4 packed ones inflated up
+ * to 1 MiB), frames over 2 MiB are skipped unread.
  */
 #include "app/app.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "content/content.h"
 #include "output/json.h"
 
 #define ED_EDONKEY 0xe3
@@ -37,7 +47,13 @@
 #define ED_MAX_FRAME (1u << 21) /* larger than any eMule packet (blocks are 180 KiB) */
 #define ED_MAX_TAGS 64
 #define ED_MAX_FILES 8
-#define ED_HDR_CAP 320 /* bytes of a frame the parser looks at */
+#define ED_HDR_CAP 320		 /* bytes of a frame the parser looks at */
+#define ED_BIG_MAX (512u << 10)	 /* content: list frames read whole up to this */
+#define ED_UNPACK_MAX (1u << 20) /* content: a packed (0xD4) body inflates to at most this */
+#define ED_PART_SIZE 9728000ull	 /* eDonkey part size: piece index = offset / part size */
+#define ED_TEXT_MAX 512		 /* search text reported */
+#define ED_MAX_RESULTS 4096	 /* results per list frame */
+#define ED_ZBLOCK_MAX (4u << 20) /* a compressed block inflates to at most this (180 KiB) */
 
 /* op_check results */
 #define OP_BAD -1   /* this is not a valid frame */
@@ -51,10 +67,12 @@ struct ed_file {
 };
 
 struct ed_tag_info {
-	const uint8_t *name; /* CT_NAME (0x01) string, or NULL */
+	const uint8_t *name; /* CT_NAME / FT_FILENAME (0x01) string, or NULL */
 	size_t name_len;
 	uint32_t version; /* CT_VERSION (0x11) */
 	bool have_version;
+	uint64_t size; /* FT_FILESIZE (0x02) integer, FT_FILESIZE_HI (0x3A) upper half */
+	bool have_size;
 };
 
 struct ed_dir {
@@ -62,6 +80,17 @@ struct ed_dir {
 	uint16_t hlen;
 	uint32_t skip;
 	bool dead;
+	/* Content (files wanted): a whole frame being buffered ... */
+	uint8_t *big;
+	uint32_t blen, bwant;
+	/* ... or the data of a part (OP_SENDINGPART) being streamed ... */
+	uint32_t piece_left;
+	uint64_t piece_off;
+	uint8_t piece_hash[16];
+	/* ... through zlib for eMule's compressed parts: one stream per block, cut in frames. */
+	bool zpart;  /* the current piece frame is a slice of a compressed block */
+	z_stream *z; /* the block's stream (NULL: none open) */
+	uint64_t z_start, z_out;
 };
 
 struct edonkey_state {
@@ -80,6 +109,11 @@ struct edonkey_state {
 	uint8_t nfiles;
 	struct ed_file files[ED_MAX_FILES];
 	struct ed_dir dir[2];
+	bool content; /* kp_app_files_wanted() at the last parse call */
+	uint32_t searches, results, offers, parts;
+	uint64_t part_bytes;
+	bool have_req;
+	uint64_t req_start[3], req_end[3]; /* last OP_REQUESTPARTS ranges */
 };
 
 /* ---- tags ---------------------------------------------------------------- */
@@ -172,6 +206,20 @@ static int ed_tags(const uint8_t *b, size_t n, uint32_t count, size_t *end,
 			info->version = kp_le32(v);
 			info->have_version = true;
 		}
+		if (info && id == 0x02 &&
+		    (type == 0x03 || type == 0x0b || type == 0x08 || type == 0x09)) {
+			uint64_t sz = type == 0x03   ? kp_le32(v)
+				      : type == 0x0b ? (uint64_t)kp_le32(v + 4) << 32 | kp_le32(v)
+				      : type == 0x08 ? kp_le16(v)
+						     : v[0];
+
+			info->size = (info->size & 0xffffffff00000000ull) | sz;
+			if (type == 0x0b)
+				info->size = sz;
+			info->have_size = true;
+		}
+		if (info && id == 0x3a && type == 0x03)
+			info->size = (info->size & 0xffffffffu) | (uint64_t)kp_le32(v) << 32;
 	}
 	*end = c.off;
 	return 1;
@@ -955,8 +1003,220 @@ static void ed_hello(struct edonkey_state *st, unsigned dir, uint8_t op, const u
 	}
 }
 
-static void ed_frame(struct edonkey_state *st, unsigned dir, const uint8_t *f, size_t have,
-		     uint32_t flen)
+/* ---- content (files wanted) ------------------------------------------------ */
+
+/* The keywords (string leaves) of a search expression tree, joined by spaces. */
+static size_t ed_search_text(const uint8_t *b, size_t n, char *out, size_t cap)
+{
+	struct kp_cur c = kp_cur_make(b, n);
+	unsigned pending = 1, steps = 0;
+	size_t o = 0;
+
+	while (pending > 0 && ++steps <= 64) {
+		uint8_t t = kp_cur_u8(&c);
+		const uint8_t *v;
+		uint16_t l;
+
+		if (c.err)
+			break;
+		switch (t) {
+		case 0x00:
+			kp_cur_u8(&c);
+			pending++;
+			continue;
+		case 0x01:
+			l = kp_cur_le16(&c);
+			v = kp_cur_take(&c, l);
+			if (v && l) {
+				if (o && o + 1 < cap)
+					out[o++] = ' ';
+				if (l > cap - 1 - o)
+					l = (uint16_t)(cap - 1 - o);
+				memcpy(out + o, v, l);
+				o += l;
+			}
+			break;
+		case 0x02:
+			kp_cur_skip(&c, kp_cur_le16(&c));
+			kp_cur_skip(&c, kp_cur_le16(&c));
+			break;
+		case 0x03:
+			kp_cur_skip(&c, 5);
+			kp_cur_skip(&c, kp_cur_le16(&c));
+			break;
+		case 0x08:
+			kp_cur_skip(&c, 9);
+			kp_cur_skip(&c, kp_cur_le16(&c));
+			break;
+		default:
+			c.err = true;
+			break;
+		}
+		if (c.err)
+			break;
+		pending--;
+	}
+	return o;
+}
+
+/*
+ * A file list: u32 count, then per file hash16, client id 4, port 2, u32 tag
+ * count, tags (OP_SEARCHRESULT, OP_OFFERFILES, OP_ASKSHAREDFILESANSWER). Each
+ * complete entry is reported; the list stops at the first malformed or cut one.
+ */
+static void ed_file_list(struct kp_app_ctx *ctx, struct edonkey_state *st, const char *what,
+			 const uint8_t *b, size_t n)
+{
+	struct kp_cur c = kp_cur_make(b, n);
+	uint32_t count = kp_cur_le32(&c);
+
+	for (uint32_t i = 0; i < count && i < ED_MAX_RESULTS && !c.err; i++) {
+		struct ed_tag_info info;
+		const uint8_t *h = kp_cur_take(&c, 16);
+		uint32_t tags;
+		size_t end = 0;
+
+		kp_cur_skip(&c, 6);
+		tags = kp_cur_le32(&c);
+		if (c.err || !h)
+			return;
+		memset(&info, 0, sizeof(info));
+		if (ed_tags(kp_cur_ptr(&c), kp_cur_left(&c), tags, &end, &info) != 1)
+			return;
+		kp_cur_skip(&c, end);
+		kp_app_file_listed(
+		    ctx, what, (const char *)info.name, info.name ? info.name_len : 0,
+		    info.have_size ? info.size : KP_FILE_SIZE_UNKNOWN, KP_HASH_ED2K, h, 16);
+		if (what[0] == 's')
+			st->results++;
+		else
+			st->offers++;
+	}
+}
+
+/* A file hash asked for: every request reports it; the first one also lists it. */
+static void ed_request(struct kp_app_ctx *ctx, struct edonkey_state *st, const uint8_t *hash,
+		       bool list)
+{
+	bool known = false;
+
+	for (unsigned i = 0; i < st->nfiles; i++)
+		known |= memcmp(st->files[i].hash, hash, 16) == 0;
+	kp_app_hash_seen(ctx, KP_HASH_ED2K, hash, 16);
+	if (!known && ed_file_note(st, hash) && list)
+		kp_app_file_listed(ctx, "request", "", 0, KP_FILE_SIZE_UNKNOWN, KP_HASH_ED2K, hash,
+				   16);
+}
+
+/*
+ * What one frame (body b[0..avail) of bl bytes) says about files and searches.
+ * proto is ED_EDONKEY or ED_EMULE (a packed frame arrives here inflated, as
+ * ED_EDONKEY).
+ */
+static void ed_content(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned dir,
+		       uint8_t proto, uint8_t op, const uint8_t *b, size_t avail, size_t bl)
+{
+	if (proto == ED_EMULE) {
+		switch (op) {
+		case 0x81: /* OP_REQUESTSOURCES */
+		case 0x83: /* OP_REQUESTSOURCES2 */
+		case 0x9e: /* OP_AICHFILEHASHREQ */
+		case 0xa3: /* OP_REQUESTPARTS_I64 */
+			if (avail >= 16)
+				ed_request(ctx, st, b, op == 0xa3);
+			break;
+		default:
+			break;
+		}
+		return;
+	}
+	switch (op) {
+	case 0x16: /* OP_SEARCHREQUEST (client to server) */
+		if (dir == KP_DIR_TOSERVER && avail == bl) {
+			char text[ED_TEXT_MAX];
+			size_t n = ed_search_text(b, bl, text, sizeof(text));
+
+			if (n) {
+				kp_app_search(ctx, text, n);
+				st->searches++;
+			}
+		}
+		break;
+	case 0x33: /* OP_SEARCHRESULT (server to client) */
+		if (dir == KP_DIR_TOCLIENT)
+			ed_file_list(ctx, st, "search_result", b, avail);
+		break;
+	case 0x15: /* OP_OFFERFILES (client to server) */
+	case 0x4b: /* OP_ASKSHAREDFILESANSWER */
+		ed_file_list(ctx, st, "offer", b, avail);
+		break;
+	case 0x47: /* OP_REQUESTPARTS: hash, 3 starts, 3 ends */
+		if (avail >= 40) {
+			for (unsigned k = 0; k < 3; k++) {
+				st->req_start[k] = kp_le32(b + 16 + 4 * k);
+				st->req_end[k] = kp_le32(b + 28 + 4 * k);
+			}
+			st->have_req = true;
+		}
+		/* fall through */
+	case 0x58: /* OP_REQUESTFILENAME */
+	case 0x4f: /* OP_SETREQFILEID */
+	case 0x19: /* OP_GETSOURCES */
+	case 0x23: /* OP_GETSOURCES_OBFU */
+	case 0x51: /* OP_HASHSETREQUEST */
+	case 0x54: /* OP_STARTUPLOADREQ with a hash */
+		if (avail >= 16 && (op != 0x54 || bl == 16))
+			ed_request(ctx, st, b, op == 0x58 || op == 0x4f || op == 0x47);
+		break;
+	case 0x59: /* OP_REQFILENAMEANSWER: hash, u16 length, name */
+		if (avail >= 18) {
+			size_t n = kp_le16(b + 16);
+
+			if (n > avail - 18)
+				n = avail - 18;
+			kp_app_file_listed(ctx, "answer", (const char *)b + 18, n,
+					   KP_FILE_SIZE_UNKNOWN, KP_HASH_ED2K, b, 16);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* A packed frame (0xD4): the body inflated (up to ED_UNPACK_MAX), then read as eDonkey. */
+static void ed_unpack(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned dir, uint8_t op,
+		      const uint8_t *b, size_t bl)
+{
+	z_stream z;
+	uint8_t *out;
+	size_t cap = ED_UNPACK_MAX, got;
+	int r;
+
+	if (op != 0x15 && op != 0x16 && op != 0x33 && op != 0x4b)
+		return;
+	out = malloc(cap);
+	if (!out)
+		return;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit(&z) != Z_OK) {
+		free(out);
+		return;
+	}
+	z.next_in = (Bytef *)(uintptr_t)b;
+	z.avail_in = (uInt)bl;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	r = inflate(&z, Z_FINISH);
+	got = cap - z.avail_out;
+	inflateEnd(&z);
+	if (r == Z_STREAM_END || r == Z_BUF_ERROR || r == Z_OK)
+		ed_content(ctx, st, dir, ED_EDONKEY, op, out, got,
+			   r == Z_STREAM_END ? got : got + 1);
+	free(out);
+}
+
+static void ed_frame(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned dir,
+		     const uint8_t *f, size_t have, uint32_t flen)
 {
 	uint8_t proto = f[0], op = f[5];
 	const uint8_t *b = f + 6;
@@ -965,8 +1225,12 @@ static void ed_frame(struct edonkey_state *st, unsigned dir, const uint8_t *f, s
 	st->frames++;
 	if (proto == ED_PACKED) {
 		st->packed++;
+		if (st->content && avail == bl)
+			ed_unpack(ctx, st, dir, op, b, bl);
 		return;
 	}
+	if (st->content)
+		ed_content(ctx, st, dir, proto, op, b, avail, bl);
 	if (ed_tcp_op(proto, op, b, avail, bl) == OP_BAD)
 		return;
 	if (proto == ED_EDONKEY) {
@@ -1035,19 +1299,118 @@ static void ed_frame(struct edonkey_state *st, unsigned dir, const uint8_t *f, s
 	}
 }
 
-static void ed_tcp_feed(struct edonkey_state *st, unsigned d, const uint8_t *p, size_t len)
+/* Size of the part header (hash + offsets) of a data frame streamed as pieces, or 0. */
+static size_t ed_piece_hdr(uint8_t proto, uint8_t op)
+{
+	if (proto == ED_EDONKEY && op == 0x46)
+		return 24; /* OP_SENDINGPART: hash, start32, end32 */
+	if (proto == ED_EMULE && op == 0xa2)
+		return 32; /* OP_SENDINGPART_I64: hash, start64, end64 */
+	if (proto == ED_EMULE && op == 0x40)
+		return 24; /* OP_COMPRESSEDPART: hash, start32, packed size32 */
+	if (proto == ED_EMULE && op == 0xa1)
+		return 28; /* OP_COMPRESSEDPART_I64: hash, start64, packed size32 */
+	return 0;
+}
+
+static void ed_zclose(struct ed_dir *ds)
+{
+	if (ds->z) {
+		inflateEnd(ds->z);
+		free(ds->z);
+		ds->z = NULL;
+	}
+}
+
+/* The next slice of a compressed block: inflated and reported as pieces. */
+static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d, const uint8_t *p,
+		     size_t n)
+{
+	struct ed_dir *ds = &st->dir[d];
+	uint8_t out[16384];
+	int r = Z_OK;
+
+	if (!ds->z)
+		return;
+	ds->z->next_in = (Bytef *)(uintptr_t)p;
+	ds->z->avail_in = (uInt)n;
+	while (ds->z && (ds->z->avail_in > 0 || r == Z_OK)) {
+		size_t got;
+
+		ds->z->next_out = out;
+		ds->z->avail_out = sizeof(out);
+		r = inflate(ds->z, Z_NO_FLUSH);
+		got = sizeof(out) - ds->z->avail_out;
+		if (got) {
+			kp_app_piece(ctx, (int)d, KP_HASH_ED2K, ds->piece_hash, 16,
+				     (ds->z_start + ds->z_out) / ED_PART_SIZE,
+				     ds->z_start + ds->z_out, out, got);
+			st->part_bytes += got;
+			ds->z_out += got;
+		}
+		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR) ||
+		    ds->z_out > ED_ZBLOCK_MAX) {
+			ed_zclose(ds);
+			break;
+		}
+		if (got == 0 && ds->z->avail_in == 0)
+			break;
+		if (r == Z_BUF_ERROR && got == 0)
+			break;
+	}
+}
+
+/* Frames whose whole body the content parser wants (lists, search expressions). */
+static bool ed_big_op(uint8_t proto, uint8_t op)
+{
+	if (proto == ED_PACKED)
+		return true;
+	return proto == ED_EDONKEY && (op == 0x15 || op == 0x16 || op == 0x33 || op == 0x4b);
+}
+
+static void ed_tcp_feed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d,
+			const uint8_t *p, size_t len)
 {
 	struct ed_dir *ds = &st->dir[d];
 	size_t i = 0;
 
 	while (i < len && !ds->dead) {
-		size_t want, n;
+		size_t want, n, ph;
 		uint32_t flen;
 
 		if (ds->skip) {
 			n = len - i < ds->skip ? len - i : ds->skip;
 			ds->skip -= (uint32_t)n;
 			i += n;
+			continue;
+		}
+		if (ds->piece_left) {
+			n = len - i < ds->piece_left ? len - i : ds->piece_left;
+			if (ds->zpart) {
+				ed_zfeed(ctx, st, d, p + i, n);
+			} else {
+				kp_app_piece(ctx, (int)d, KP_HASH_ED2K, ds->piece_hash, 16,
+					     ds->piece_off / ED_PART_SIZE, ds->piece_off, p + i, n);
+				st->part_bytes += n;
+			}
+			ds->piece_off += n;
+			ds->piece_left -= (uint32_t)n;
+			i += n;
+			continue;
+		}
+		if (ds->bwant) {
+			n = ds->bwant - ds->blen;
+			if (n > len - i)
+				n = len - i;
+			memcpy(ds->big + ds->blen, p + i, n);
+			ds->blen += (uint32_t)n;
+			i += n;
+			if (ds->blen == ds->bwant) {
+				ed_frame(ctx, st, d, ds->big, ds->blen, kp_le32(ds->big + 1));
+				free(ds->big);
+				ds->big = NULL;
+				ds->blen = ds->bwant = 0;
+			}
 			continue;
 		}
 		if (ds->hlen < 6) {
@@ -1063,11 +1426,36 @@ static void ed_tcp_feed(struct edonkey_state *st, unsigned d, const uint8_t *p, 
 		flen = kp_le32(ds->hdr + 1);
 		if ((ds->hdr[0] != ED_EDONKEY && ds->hdr[0] != ED_EMULE &&
 		     ds->hdr[0] != ED_PACKED) ||
-		    flen == 0 || flen > ED_MAX_FRAME) {
+		    flen == 0) {
 			ds->dead = true;
 			break;
 		}
-		want = 5 + (size_t)flen;
+		if (flen > ED_MAX_FRAME) {
+			/* Larger than any real frame: skipped unread when content is wanted. */
+			if (!st->content) {
+				ds->dead = true;
+				break;
+			}
+			ds->skip = flen - 1;
+			ds->hlen = 0;
+			continue;
+		}
+		ph = st->content ? ed_piece_hdr(ds->hdr[0], ds->hdr[5]) : 0;
+		if (ph && flen - 1 <= ph)
+			ph = 0;
+		if (!ph && st->content && ed_big_op(ds->hdr[0], ds->hdr[5]) &&
+		    5 + (size_t)flen > ED_HDR_CAP && 5 + (size_t)flen <= ED_BIG_MAX &&
+		    ds->hlen == 6) {
+			ds->big = malloc(5 + (size_t)flen);
+			if (ds->big) {
+				memcpy(ds->big, ds->hdr, 6);
+				ds->blen = 6;
+				ds->bwant = 5 + flen;
+				ds->hlen = 0;
+				continue;
+			}
+		}
+		want = ph ? 6 + ph : 5 + (size_t)flen;
 		if (want > ED_HDR_CAP)
 			want = ED_HDR_CAP;
 		n = want - ds->hlen;
@@ -1078,8 +1466,35 @@ static void ed_tcp_feed(struct edonkey_state *st, unsigned d, const uint8_t *p, 
 		i += n;
 		if (ds->hlen < want)
 			break;
-		ed_frame(st, d, ds->hdr, ds->hlen, flen);
-		ds->skip = (uint32_t)(5 + (size_t)flen - ds->hlen);
+		ed_frame(ctx, st, d, ds->hdr, ds->hlen, flen);
+		if (ph) {
+			const uint8_t *h = ds->hdr + 6;
+			bool wide = ph == 32 || ph == 28; /* the _I64 variants */
+			uint64_t s = wide ? (uint64_t)kp_le32(h + 20) << 32 | kp_le32(h + 16)
+					  : kp_le32(h + 16);
+
+			/* The frame length bounds the data, whatever the end offset says. */
+			ds->zpart =
+			    ds->hdr[0] == ED_EMULE && (ds->hdr[5] == 0x40 || ds->hdr[5] == 0xa1);
+			if (ds->zpart &&
+			    (!ds->z || ds->z_start != s || memcmp(ds->piece_hash, h, 16) != 0)) {
+				/* the first slice of a block: a new zlib stream */
+				ed_zclose(ds);
+				ds->z = calloc(1, sizeof(*ds->z));
+				if (ds->z && inflateInit(ds->z) != Z_OK) {
+					free(ds->z);
+					ds->z = NULL;
+				}
+				ds->z_start = s;
+				ds->z_out = 0;
+			}
+			memcpy(ds->piece_hash, h, 16);
+			ds->piece_off = s;
+			ds->piece_left = flen - 1 - (uint32_t)ph;
+			st->parts++;
+		} else {
+			ds->skip = (uint32_t)(5 + (size_t)flen - ds->hlen);
+		}
 		ds->hlen = 0;
 	}
 }
@@ -1089,6 +1504,7 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 	struct edonkey_state *st = state;
 	unsigned d = ctx->dir & 1;
 
+	st->content = kp_app_files_wanted(ctx);
 	if (ctx->l4 == IPPROTO_UDP) {
 		if (ctx->len >= 2) {
 			st->transport =
@@ -1096,18 +1512,52 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 			st->last_udp_proto = ctx->data[0];
 			st->last_udp_op = ctx->data[1];
 			/* eMule UDP file reask names the file by hash. */
-			if (ctx->data[0] == ED_EMULE && ctx->data[1] == 0x90 && ctx->len >= 18)
-				ed_file_note(st, ctx->data + 2);
+			if (ctx->data[0] == ED_EMULE && ctx->data[1] == 0x90 && ctx->len >= 18) {
+				if (st->content)
+					ed_request(ctx, st, ctx->data + 2, false);
+				else
+					ed_file_note(st, ctx->data + 2);
+			}
+			/* Server UDP search (OP_GLOBSEARCHREQ/2). */
+			if (st->content && ctx->data[0] == ED_EDONKEY &&
+			    (ctx->data[1] == 0x98 || ctx->data[1] == 0x92)) {
+				char text[ED_TEXT_MAX];
+				size_t n =
+				    ed_search_text(ctx->data + 2, ctx->len - 2, text, sizeof(text));
+
+				if (n) {
+					kp_app_search(ctx, text, n);
+					st->searches++;
+				}
+			}
 		}
+		if (st->content)
+			return KP_PARSE_MORE;
 		return ++st->frames >= 16 ? KP_PARSE_DONE : KP_PARSE_MORE;
 	}
 	st->transport = 1;
-	if (ctx->gap)
+	if (ctx->gap) {
 		st->dir[d].dead = true;
-	ed_tcp_feed(st, d, ctx->data, ctx->len);
-	if ((st->dir[0].dead && st->dir[1].dead) || st->frames >= 4096)
+		st->dir[d].piece_left = 0;
+		ed_zclose(&st->dir[d]);
+	}
+	ed_tcp_feed(ctx, st, d, ctx->data, ctx->len);
+	if (st->dir[0].dead && st->dir[1].dead)
+		return KP_PARSE_DONE;
+	if (st->frames >= 4096 && !st->content)
 		return KP_PARSE_DONE;
 	return KP_PARSE_MORE;
+}
+
+static void edonkey_free(void *state)
+{
+	struct edonkey_state *st = state;
+
+	for (unsigned d = 0; d < 2; d++) {
+		free(st->dir[d].big);
+		st->dir[d].big = NULL;
+		ed_zclose(&st->dir[d]);
+	}
 }
 
 static void edonkey_json(const void *state, const struct kp_flow *f, struct kp_json *j)
@@ -1138,6 +1588,29 @@ static void edonkey_json(const void *state, const struct kp_flow *f, struct kp_j
 	}
 	if (st->packed)
 		kp_json_u64(j, "packed_frames", st->packed);
+	if (st->searches)
+		kp_json_u64(j, "searches", st->searches);
+	if (st->results)
+		kp_json_u64(j, "search_results", st->results);
+	if (st->offers)
+		kp_json_u64(j, "offered_files", st->offers);
+	if (st->parts) {
+		kp_json_u64(j, "parts", st->parts);
+		kp_json_u64(j, "part_bytes", st->part_bytes);
+	}
+	if (st->have_req) {
+		/* the last OP_REQUESTPARTS: up to three [start, end) ranges */
+		kp_json_arr(j, "parts_requested");
+		for (unsigned k = 0; k < 3; k++) {
+			if (st->req_end[k] <= st->req_start[k])
+				continue;
+			kp_json_obj(j, NULL);
+			kp_json_u64(j, "start", st->req_start[k]);
+			kp_json_u64(j, "end", st->req_end[k]);
+			kp_json_end(j);
+		}
+		kp_json_end_arr(j);
+	}
 	if (st->nfiles) {
 		kp_json_arr(j, "files");
 		for (unsigned i = 0; i < st->nfiles; i++) {
@@ -1159,6 +1632,6 @@ const struct kp_app_module kp_mod_edonkey = {
     .probe = edonkey_probe,
     .state_size = sizeof(struct edonkey_state),
     .parse = edonkey_parse,
-    .free_state = NULL,
+    .free_state = edonkey_free,
     .json = edonkey_json,
 };

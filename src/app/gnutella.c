@@ -6,18 +6,38 @@
  * payload descriptor, TTL, hops, little-endian payload length that must equal
  * the datagram length minus 23) and the G2 "GND" fragment header, whose first
  * fragment must start with a well-formed G2 packet or a zlib stream. Gnutella
- * downloads over HTTP (GET /uri-res/...) belong to the http module.
+ * downloads over HTTP ("GET /get/<index>/<name>", "GET /uri-res/N2R?urn:...")
+ * are claimed here too (the http module would only refine them to gnutella),
+ * so that their files can be reported.
  * The parser reads the handshake headers (User-Agent, X-Ultrapeer, G2 Accept).
+ * When files are wanted it goes on: queries (0x80) and query hits (0x81) of the
+ * message stream (inflated when a side announced Content-Encoding: deflate; hit
+ * hashes from urn:sha1, urn:bitprint or GGEP "H"), UDP queries and hits, and the
+ * request and body of a download (Content-Length bytes, Content-Range offset).
  */
 #include "app/app.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
+#include "content/content.h"
 #include "output/json.h"
 
 #define GNU_HDR_LEN 23
 #define GNU_LINE_MAX 512
+#define GNU_MSG_MAX 65536 /* query / query hit payloads read whole up to this */
+#define GNU_NAME_MAX 512
+#define GNU_INFLATE_MAX (256ull << 20) /* a deflated message stream inflates to at most this */
+
+enum gnu_mode {
+	GM_HDR = 0, /* handshake or HTTP header lines */
+	GM_MSG,	    /* Gnutella 0.6 messages */
+	GM_BODY,    /* HTTP body of a download */
+	GM_DEAD,
+};
 
 struct gnutella_state {
 	char user_agent[96];
@@ -35,6 +55,27 @@ struct gnutella_state {
 	char line[2][GNU_LINE_MAX];
 	uint16_t line_len[2];
 	bool line_over[2];
+	/* Content (files wanted). */
+	bool http; /* a download connection (GET ...) */
+	uint8_t mode[2];
+	bool deflate[2]; /* Content-Encoding: deflate: the messages are one zlib stream */
+	z_stream *z[2];
+	bool inflating[2];
+	uint64_t z_total[2];
+	uint8_t mhdr[2][GNU_HDR_LEN];
+	uint8_t mhlen[2];
+	uint8_t *msg[2];
+	uint32_t mlen[2], mwant[2], mskip[2];
+	char req_name[GNU_NAME_MAX];
+	uint16_t req_name_len;
+	uint16_t http_status;
+	uint64_t clen, crange_start;
+	bool have_clen;
+	uint8_t sha1[20]; /* urn:sha1 of the download (request or X-Gnutella-Content-URN) */
+	bool have_sha1;
+	struct kp_file *body;
+	uint64_t body_left;
+	uint32_t queries, hits;
 };
 
 static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -78,6 +119,20 @@ static enum kp_probe_result tcp_client(const uint8_t *b, size_t len)
 		if (i + 1 >= len)
 			return KP_PROBE_NEED_MORE;
 		return b[i + 1] == '\n' ? KP_PROBE_MATCH : KP_PROBE_EXCLUDE;
+	}
+	/* Download request: "GET /get/<digits>/..." or "GET /uri-res/N2R?urn:..." */
+	if (prefix_of(b, len, "GET /get/") || prefix_of(b, len, "GET /uri-res/N2R?urn:"))
+		return KP_PROBE_NEED_MORE;
+	if (kp_starts(b, len, "GET /uri-res/N2R?urn:"))
+		return KP_PROBE_MATCH;
+	if (kp_starts(b, len, "GET /get/")) {
+		size_t d = 0;
+
+		for (i = 9; i < len && is_digit(b[i]) && d < 10; i++)
+			d++;
+		if (i >= len)
+			return KP_PROBE_NEED_MORE;
+		return d > 0 && b[i] == '/' ? KP_PROBE_MATCH : KP_PROBE_EXCLUDE;
 	}
 	/* Push answer: "GIV 12:0123456789abcdef0123456789abcdef/name\n\n" */
 	if (prefix_of(b, len, "GIV "))
@@ -300,6 +355,8 @@ static void handle_line(struct gnutella_state *st, unsigned dir, const char *l, 
 			st->status = 0;
 	} else if (kp_starts((const uint8_t *)l, n, "GNUTELLA OK")) {
 		st->status = 200;
+	} else if (kp_starts((const uint8_t *)l, n, "GET ")) {
+		st->http = true;
 	} else if (kp_starts((const uint8_t *)l, n, "GIV ")) {
 		st->giv = true;
 		st->hdr_done[dir] = true;
@@ -317,10 +374,502 @@ static void handle_line(struct gnutella_state *st, unsigned dir, const char *l, 
 	}
 }
 
+/* ---- content (files wanted) ------------------------------------------------ */
+
+static int b32_val(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a';
+	if (c >= '2' && c <= '7')
+		return c - '2' + 26;
+	return -1;
+}
+
+/* 32 base32 characters at u -> 20 bytes. */
+static bool b32_sha1(const uint8_t *u, uint8_t out[20])
+{
+	uint32_t acc = 0;
+	unsigned bits = 0, o = 0;
+
+	for (unsigned i = 0; i < 32; i++) {
+		int v = b32_val(u[i]);
+
+		if (v < 0)
+			return false;
+		acc = acc << 5 | (uint32_t)v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return o == 20;
+}
+
+/*
+ * "urn:sha1:" + 32 base32 characters somewhere in b[0..n) -> 20 bytes; else the
+ * SHA-1 half of "urn:bitprint:<sha1 base32>.<tiger base32>".
+ */
+static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
+{
+	const uint8_t *u = kp_find_ci(b, n, "urn:sha1:");
+
+	if (u && (size_t)(b + n - u) >= 9 + 32 && b32_sha1(u + 9, out))
+		return true;
+	u = kp_find_ci(b, n, "urn:bitprint:");
+	return u && (size_t)(b + n - u) >= 13 + 32 && b32_sha1(u + 13, out);
+}
+
+static int hexv(uint8_t c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* %XX decoding of a URL path segment into out; returns the length. */
+static size_t url_decode(char *out, size_t cap, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o < cap; i++) {
+		if (s[i] == '%' && i + 2 < n && hexv((uint8_t)s[i + 1]) >= 0 &&
+		    hexv((uint8_t)s[i + 2]) >= 0) {
+			out[o++] = (char)(hexv((uint8_t)s[i + 1]) << 4 | hexv((uint8_t)s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+static uint64_t dec_u64(const char *s, size_t n, bool *ok)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	*ok = i < n;
+	for (; i < n && s[i] >= '0' && s[i] <= '9' && i < 20; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	return v;
+}
+
+/* COBS decoding (GGEP's NUL-free encoding) of b[0..n) into out; returns the length or 0. */
+static size_t cobs_decode(const uint8_t *b, size_t n, uint8_t *out, size_t cap)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		uint8_t code = b[i++];
+
+		if (code == 0)
+			return 0;
+		for (uint8_t k = 1; k < code; k++) {
+			if (i >= n || o >= cap)
+				return 0;
+			out[o++] = b[i++];
+		}
+		if (code < 0xff && i < n) {
+			if (o >= cap)
+				return 0;
+			out[o++] = 0;
+		}
+	}
+	return o;
+}
+
+/*
+ * The SHA-1 of a GGEP "H" extension (hash type 1 = SHA-1, 2 = bitprint: SHA-1 then
+ * Tiger) in a result's extension block: blocks separated by 0x1C, a GGEP block
+ * starting with 0xC3, then extensions of flags, id, 1-3 length bytes and data.
+ */
+static bool ggep_sha1(const uint8_t *b, size_t n, uint8_t out[20])
+{
+	for (size_t s = 0; s < n; s++) {
+		size_t i;
+
+		if (b[s] != 0xc3 || (s > 0 && b[s - 1] != 0x1c))
+			continue;
+		i = s + 1;
+		for (unsigned ext = 0; ext < 32 && i < n; ext++) {
+			uint8_t flags = b[i++], idl = flags & 0x0f;
+			const uint8_t *id = b + i;
+			size_t dl = 0;
+			unsigned k;
+
+			if (idl == 0 || i + idl > n)
+				return false;
+			i += idl;
+			for (k = 0; k < 3 && i < n; k++) {
+				uint8_t c = b[i++];
+
+				dl = dl << 6 | (c & 0x3f);
+				if (c & 0x40)
+					break;
+			}
+			if (k == 3 || dl > n - i)
+				return false;
+			if (idl == 1 && id[0] == 'H' && !(flags & 0x20)) {
+				uint8_t dec[64];
+				const uint8_t *v = b + i;
+				size_t vl = dl;
+
+				if (flags & 0x40) {
+					vl = cobs_decode(b + i, dl, dec, sizeof(dec));
+					v = dec;
+				}
+				if (vl >= 21 && (v[0] == 1 || v[0] == 2)) {
+					memcpy(out, v + 1, 20);
+					return true;
+				}
+			}
+			i += dl;
+			if (flags & 0x80)
+				break;
+		}
+	}
+	return false;
+}
+
+/* A query (0x80) or query hit (0x81) payload. */
+static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8_t desc,
+			const uint8_t *p, size_t n)
+{
+	uint8_t sha1[20];
+
+	if (desc == 0x80) {
+		const uint8_t *z;
+		size_t cl;
+
+		if (n < 3)
+			return;
+		z = memchr(p + 2, 0, n - 2);
+		cl = z ? (size_t)(z - (p + 2)) : n - 2;
+		if (cl && !(cl == 1 && p[2] == '\\')) {
+			kp_app_search(ctx, (const char *)p + 2, cl);
+			st->queries++;
+		} else if (z && find_sha1(z, (size_t)(p + n - z), sha1)) {
+			const uint8_t *u = kp_find_ci(z, (size_t)(p + n - z), "urn:sha1:");
+
+			kp_app_search(ctx, (const char *)u, 9 + 32);
+			kp_app_hash_seen(ctx, KP_HASH_SHA1, sha1, 20);
+			st->queries++;
+		}
+		return;
+	}
+	if (desc == 0x81) {
+		struct kp_cur c = kp_cur_make(p, n);
+		unsigned count = kp_cur_u8(&c);
+
+		kp_cur_skip(&c, 10); /* port, ip, speed */
+		for (unsigned i = 0; i < count && !c.err; i++) {
+			uint32_t size;
+			const uint8_t *name, *ext, *z;
+			size_t nl, el;
+			bool h;
+
+			kp_cur_le32(&c); /* index */
+			size = kp_cur_le32(&c);
+			if (c.err)
+				return;
+			name = kp_cur_ptr(&c);
+			z = memchr(name, 0, kp_cur_left(&c));
+			if (!z)
+				return;
+			nl = (size_t)(z - name);
+			kp_cur_skip(&c, nl + 1);
+			ext = kp_cur_ptr(&c);
+			z = memchr(ext, 0, kp_cur_left(&c));
+			if (!z)
+				return;
+			el = (size_t)(z - ext);
+			kp_cur_skip(&c, el + 1);
+			h = find_sha1(ext, el, sha1) || ggep_sha1(ext, el, sha1);
+			kp_app_file_listed(ctx, "search_result", (const char *)name, nl, size,
+					   h ? KP_HASH_SHA1 : KP_HASH_NONE, h ? sha1 : NULL,
+					   h ? 20 : 0);
+			st->hits++;
+		}
+	}
+}
+
+/* "GET /get/<index>/<name> HTTP/1.x" or "GET /uri-res/N2R?urn:sha1:<base32> HTTP/1.x" */
+static void gnu_request(struct kp_app_ctx *ctx, struct gnutella_state *st, const char *l, size_t n)
+{
+	const char *t = l + 4, *e;
+	size_t tn;
+	uint8_t sha1[20];
+	bool h;
+
+	e = memchr(t, ' ', n - 4);
+	tn = e ? (size_t)(e - t) : n - 4;
+	st->http = true;
+	h = find_sha1((const uint8_t *)t, tn, sha1);
+	if (kp_starts((const uint8_t *)t, tn, "/get/")) {
+		const char *sl = memchr(t + 5, '/', tn - 5);
+
+		if (!sl)
+			return;
+		st->req_name_len = (uint16_t)url_decode(st->req_name, sizeof(st->req_name), sl + 1,
+							(size_t)(t + tn - sl - 1));
+	} else {
+		const char *u = memchr(t, '?', tn);
+		size_t k = u ? (size_t)(t + tn - u - 1) : 0;
+
+		if (k > sizeof(st->req_name))
+			k = sizeof(st->req_name);
+		if (u)
+			memcpy(st->req_name, u + 1, k);
+		st->req_name_len = (uint16_t)k;
+	}
+	st->have_sha1 = h;
+	if (h) {
+		memcpy(st->sha1, sha1, 20);
+		kp_app_hash_seen(ctx, KP_HASH_SHA1, sha1, 20);
+	}
+	kp_app_file_listed(ctx, "request", st->req_name, st->req_name_len, KP_FILE_SIZE_UNKNOWN,
+			   h ? KP_HASH_SHA1 : KP_HASH_NONE, h ? sha1 : NULL, h ? 20 : 0);
+}
+
+/* One header line (handshake or HTTP) for the content parser; n == 0 ends a block. */
+static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+			     const char *l, size_t n)
+{
+	const char *v;
+	size_t vn;
+	bool ok;
+
+	if (n == 0) {
+		if (!st->http) {
+			st->mode[d] = GM_MSG;
+			if (st->deflate[d] && !st->z[d]) {
+				st->z[d] = calloc(1, sizeof(*st->z[d]));
+				if (!st->z[d] || inflateInit(st->z[d]) != Z_OK) {
+					free(st->z[d]);
+					st->z[d] = NULL;
+					st->mode[d] = GM_DEAD;
+				}
+			}
+			return;
+		}
+		if (d == KP_DIR_TOCLIENT && (st->http_status == 200 || st->http_status == 206) &&
+		    st->have_clen && st->clen > 0) {
+			st->body = kp_app_file_open(ctx, (int)d, st->req_name, st->req_name_len,
+						    st->clen, st->crange_start);
+			st->body_left = st->clen;
+			st->mode[d] = GM_BODY;
+			if (st->body && st->have_sha1)
+				kp_app_file_hash(ctx, st->body, KP_HASH_SHA1, st->sha1, 20);
+		}
+		st->have_clen = false;
+		st->crange_start = 0;
+		st->http_status = 0;
+		return;
+	}
+	if (d == KP_DIR_TOSERVER && kp_starts((const uint8_t *)l, n, "GET ")) {
+		gnu_request(ctx, st, l, n);
+	} else if (d == KP_DIR_TOCLIENT && kp_starts((const uint8_t *)l, n, "HTTP/1.") && n >= 12) {
+		st->http_status = (uint16_t)dec_u64(l + 8, 4, &ok);
+	} else if (hdr_is(l, n, "Content-Length", &v, &vn)) {
+		uint64_t x = dec_u64(v, vn, &ok);
+
+		if (ok) {
+			st->clen = x;
+			st->have_clen = true;
+		}
+	} else if (hdr_is(l, n, "Content-Range", &v, &vn)) {
+		const char *b = kp_find_ci((const uint8_t *)v, vn, "bytes")
+				    ? (const char *)kp_find_ci((const uint8_t *)v, vn, "bytes")
+				    : NULL;
+
+		if (b && (size_t)(v + vn - b) > 6)
+			st->crange_start = dec_u64(b + 6, (size_t)(v + vn - b - 6), &ok);
+	} else if (d == KP_DIR_TOCLIENT && st->http &&
+		   (hdr_is(l, n, "X-Gnutella-Content-URN", &v, &vn) ||
+		    hdr_is(l, n, "X-Content-URN", &v, &vn))) {
+		if (find_sha1((const uint8_t *)v, vn, st->sha1))
+			st->have_sha1 = true;
+	} else if (hdr_is(l, n, "Content-Encoding", &v, &vn)) {
+		if (!st->http && kp_find_ci((const uint8_t *)v, vn, "deflate"))
+			st->deflate[d] = true;
+	}
+}
+
+static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+		     const uint8_t *p, size_t len);
+static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+			const uint8_t *p, size_t len);
+
+static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d, uint8_t c)
+{
+	if (c == '\n') {
+		size_t n = st->line_len[d];
+
+		if (n && st->line[d][n - 1] == '\r')
+			n--;
+		if (!st->line_over[d]) {
+			handle_line(st, d, st->line[d], n);
+			gnu_content_line(ctx, st, d, st->line[d], n);
+		}
+		st->line_len[d] = 0;
+		st->line_over[d] = false;
+	} else if (st->line_len[d] < GNU_LINE_MAX) {
+		st->line[d][st->line_len[d]++] = (char)c;
+	} else {
+		st->line_over[d] = true;
+	}
+}
+
+static void gnu_zclose(struct gnutella_state *st, unsigned d)
+{
+	if (st->z[d]) {
+		inflateEnd(st->z[d]);
+		free(st->z[d]);
+		st->z[d] = NULL;
+	}
+}
+
+/* A deflated message stream: inflated, then read as messages. */
+static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+			const uint8_t *p, size_t len)
+{
+	uint8_t out[16384];
+	z_stream *z = st->z[d];
+	int r;
+
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)len;
+	do {
+		size_t got;
+
+		z->next_out = out;
+		z->avail_out = sizeof(out);
+		r = inflate(z, Z_SYNC_FLUSH);
+		got = sizeof(out) - z->avail_out;
+		st->z_total[d] += got;
+		if (got) {
+			st->inflating[d] = true;
+			gnu_feed(ctx, st, d, out, got);
+			st->inflating[d] = false;
+		}
+		if ((r != Z_OK && r != Z_BUF_ERROR) || st->z_total[d] > GNU_INFLATE_MAX ||
+		    st->mode[d] != GM_MSG) {
+			gnu_zclose(st, d);
+			st->mode[d] = GM_DEAD;
+			return;
+		}
+		if (got == 0)
+			break;
+	} while (z->avail_in > 0 || z->avail_out == 0);
+}
+
+static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
+		     const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n;
+
+		switch (st->mode[d]) {
+		case GM_HDR:
+			gnu_hdr_byte(ctx, st, d, p[i++]);
+			if (st->giv)
+				st->mode[d] = GM_DEAD;
+			break;
+		case GM_BODY:
+			n = len - i;
+			if (n > st->body_left)
+				n = (size_t)st->body_left;
+			if (st->body)
+				kp_app_file_data(ctx, st->body, p + i, n);
+			st->body_left -= n;
+			i += n;
+			if (!st->body_left) {
+				if (st->body)
+					kp_app_file_close(ctx, st->body, KP_FILE_END_COMPLETE);
+				st->body = NULL;
+				st->mode[d] = GM_HDR;
+			}
+			break;
+		case GM_MSG:
+			if (st->z[d] && !st->inflating[d]) {
+				gnu_inflate(ctx, st, d, p + i, len - i);
+				i = len;
+				break;
+			}
+			if (st->mskip[d]) {
+				n = len - i < st->mskip[d] ? len - i : st->mskip[d];
+				st->mskip[d] -= (uint32_t)n;
+				i += n;
+				break;
+			}
+			if (st->mwant[d]) {
+				n = st->mwant[d] - st->mlen[d];
+				if (n > len - i)
+					n = len - i;
+				memcpy(st->msg[d] + st->mlen[d], p + i, n);
+				st->mlen[d] += (uint32_t)n;
+				i += n;
+				if (st->mlen[d] == st->mwant[d]) {
+					gnu_message(ctx, st, st->mhdr[d][16], st->msg[d],
+						    st->mlen[d]);
+					free(st->msg[d]);
+					st->msg[d] = NULL;
+					st->mlen[d] = st->mwant[d] = 0;
+				}
+				break;
+			}
+			n = GNU_HDR_LEN - st->mhlen[d];
+			if (n > len - i)
+				n = len - i;
+			memcpy(st->mhdr[d] + st->mhlen[d], p + i, n);
+			st->mhlen[d] += (uint8_t)n;
+			i += n;
+			if (st->mhlen[d] < GNU_HDR_LEN)
+				break;
+			st->mhlen[d] = 0;
+			if (memcmp(st->mhdr[d], "GNUTELLA/", 9) == 0) {
+				/* the client's final handshake answer: header lines again */
+				uint8_t again[GNU_HDR_LEN];
+
+				memcpy(again, st->mhdr[d], GNU_HDR_LEN);
+				st->mode[d] = GM_HDR;
+				gnu_feed(ctx, st, d, again, GNU_HDR_LEN);
+				break;
+			}
+			{
+				uint8_t desc = st->mhdr[d][16];
+				uint32_t plen = kp_le32(st->mhdr[d] + 19);
+
+				if ((desc == 0x80 || desc == 0x81) && plen > 0 &&
+				    plen <= GNU_MSG_MAX) {
+					st->msg[d] = malloc(plen);
+					if (st->msg[d]) {
+						st->mwant[d] = plen;
+						break;
+					}
+				}
+				st->mskip[d] = plen;
+			}
+			break;
+		default:
+			return;
+		}
+	}
+}
+
 static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 {
 	struct gnutella_state *st = state;
 	unsigned d = ctx->dir & 1;
+	bool content = kp_app_files_wanted(ctx);
 
 	if (ctx->l4 == IPPROTO_UDP) {
 		st->udp = true;
@@ -328,11 +877,30 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 		if (udp_gnutella(ctx->data, ctx->len)) {
 			st->udp_kind = 1;
 			st->last_desc = ctx->data[16];
+			if (content)
+				gnu_message(ctx, st, ctx->data[16], ctx->data + GNU_HDR_LEN,
+					    ctx->len - GNU_HDR_LEN);
 		} else if (udp_gnd(ctx->data, ctx->len)) {
 			st->udp_kind = 2;
 			st->g2 = true;
 		}
+		if (content)
+			return KP_PARSE_MORE;
 		return st->udp_msgs >= 16 ? KP_PARSE_DONE : KP_PARSE_MORE;
+	}
+	if (content) {
+		if (ctx->gap) {
+			if (st->body && d == KP_DIR_TOCLIENT) {
+				kp_app_file_gap(ctx, st->body, 0);
+				kp_app_file_close(ctx, st->body, KP_FILE_END_TRUNCATED);
+				st->body = NULL;
+			}
+			st->mode[d] = GM_DEAD;
+			gnu_zclose(st, d);
+		}
+		gnu_feed(ctx, st, d, ctx->data, ctx->len);
+		return st->mode[0] == GM_DEAD && st->mode[1] == GM_DEAD ? KP_PARSE_DONE
+									: KP_PARSE_MORE;
 	}
 	if (ctx->gap)
 		st->hdr_done[d] = true;
@@ -357,6 +925,17 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 	return st->hdr_done[0] && st->hdr_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
 }
 
+static void gnutella_free(void *state)
+{
+	struct gnutella_state *st = state;
+
+	for (unsigned d = 0; d < 2; d++) {
+		free(st->msg[d]);
+		st->msg[d] = NULL;
+		gnu_zclose(st, d);
+	}
+}
+
 static void gnutella_json(const void *state, const struct kp_flow *f, struct kp_json *j)
 {
 	const struct gnutella_state *st = state;
@@ -379,6 +958,12 @@ static void gnutella_json(const void *state, const struct kp_flow *f, struct kp_
 	if (st->giv)
 		kp_json_bool(j, "push", true);
 	kp_json_bool(j, "g2", st->g2);
+	if (st->http)
+		kp_json_bool(j, "download", true);
+	if (st->queries)
+		kp_json_u64(j, "queries", st->queries);
+	if (st->hits)
+		kp_json_u64(j, "query_hits", st->hits);
 	kp_json_end(j);
 }
 
@@ -389,6 +974,6 @@ const struct kp_app_module kp_mod_gnutella = {
     .probe = gnutella_probe,
     .state_size = sizeof(struct gnutella_state),
     .parse = gnutella_parse,
-    .free_state = NULL,
+    .free_state = gnutella_free,
     .json = gnutella_json,
 };

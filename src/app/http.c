@@ -422,6 +422,8 @@ static uint32_t http_req_cb(void *arg, const uint8_t *l, size_t n)
 		if (http_info_hash(l + to, tl, st->info_hash)) {
 			st->have_ih = true;
 			http_note_announcer(p->ctx, l + to, tl);
+			/* a tracker announce names its torrent: hash rules and the block list apply */
+			kp_app_hash_seen(p->ctx, KP_HASH_BT_INFOHASH, st->info_hash, 20);
 		}
 		http_refine(p, http_target_signal(l, ml, l + to, tl));
 		st->phase[0] = HP_HEADERS;

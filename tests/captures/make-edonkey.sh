@@ -10,8 +10,13 @@
 # server connection; its namespace has no default route; every run is bounded.
 #
 # Usage: sudo tests/captures/make-edonkey.sh   (needs amule-daemon amule-utils tcpdump ethtool)
+#        sudo tests/captures/make-edonkey.sh transfer
+#   "transfer" makes only the plain capture and writes it untrimmed (every part byte
+#   kept) as pcap/edonkey-transfer.pcap; edonkey-amule.pcap and edonkey-obfuscated.pcap
+#   are left alone. KP_NS_NAME overrides the namespace prefix (default kp2ped).
 
 set -euo pipefail
+MODE=${1:-all}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/netns.sh"
 
@@ -92,7 +97,7 @@ IsClientCryptLayerRequired=0
 URL_1=
 EOF
 
-kp_ns_up kp2ped
+kp_ns_up "${KP_NS_NAME:-kp2ped}"
 kp_bg "$KP_NS_S" env HOME="$WORK" timeout 120 amuled -c "$CFG" -o >"$WORK/amuled.log" 2>&1
 kp_wait_port "$KP_NS_S" 4662
 # wait (bounded) until amuled has hashed and shares the file: ask it over EC
@@ -116,6 +121,11 @@ if [ "$rc" -ne 0 ]; then
 	echo "ed2k_client.py failed ($rc); amuled log:" >&2
 	tail -30 "$WORK/amuled.log" >&2
 	exit 1
+fi
+if [ "$MODE" = transfer ]; then
+	cp "$WORK/edonkey.raw.pcap" "$OUT/edonkey-transfer.pcap"
+	echo "wrote $OUT/edonkey-transfer.pcap ($(stat -c %s "$OUT/edonkey-transfer.pcap") bytes)"
+	exit 0
 fi
 kp_trim "$WORK/edonkey.raw.pcap" "$OUT/edonkey-amule.pcap"
 echo "wrote $OUT/edonkey-amule.pcap ($(stat -c %s "$OUT/edonkey-amule.pcap") bytes)"

@@ -6,6 +6,7 @@
 #include "content_fake.h"
 
 unsigned fake_withdrawn;
+unsigned fake_hashes_seen;
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static struct kp_file handles[FAKE_FILES];
 void fake_reset(void)
 {
 	fake_withdrawn = 0;
+	fake_hashes_seen = 0;
 	for (int i = 0; i < fake_nfiles; i++) {
 		free(fake_files[i].data);
 		if (fake_files[i].md)
@@ -143,6 +145,16 @@ void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_
 	copy_name(fake_ann[fake_nann].name, sizeof(fake_ann[0].name), name, name_len);
 	fake_ann[fake_nann].size = size;
 	fake_nann++;
+}
+
+void kp_app_hash_seen(struct kp_app_ctx *ctx, enum kp_hash_kind kind, const uint8_t *hash,
+		      size_t len)
+{
+	(void)ctx;
+	(void)kind;
+	(void)hash;
+	(void)len;
+	fake_hashes_seen++;
 }
 
 void kp_app_file_withdraw(struct kp_app_ctx *ctx)

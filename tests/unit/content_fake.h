@@ -51,5 +51,7 @@ const char *fake_attr(int i, const char *key);
 
 /* kp_app_file_withdraw calls */
 extern unsigned fake_withdrawn;
+/* kp_app_hash_seen calls */
+extern unsigned fake_hashes_seen;
 
 #endif

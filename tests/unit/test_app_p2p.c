@@ -491,9 +491,12 @@ KP_TEST(gnutella_tcp_handshake)
 	CHECK_EQ(tcp1(&kp_mod_gnutella, "GNUTELLA CONNECT/x", 18), KP_PROBE_EXCLUDE);
 	CHECK_EQ(tcp1(&kp_mod_gnutella, "GIV 7:0123456789abcdef0123456789ABCDEF/file.mp3\n\n", 49),
 		 KP_PROBE_MATCH);
-	/* Gnutella downloads over HTTP are the http module's. */
+	/* Gnutella downloads over HTTP are claimed here (their files are reported, issue 4). */
 	CHECK_EQ(tcp1(&kp_mod_gnutella, "GET /uri-res/N2R?urn:sha1:ABC HTTP/1.1\r\n", 40),
-		 KP_PROBE_EXCLUDE);
+		 KP_PROBE_MATCH);
+	CHECK_EQ(tcp1(&kp_mod_gnutella, "GET /get/12/a.mp3 HTTP/1.1\r\n", 29), KP_PROBE_MATCH);
+	CHECK_EQ(tcp1(&kp_mod_gnutella, "GET /get/x/a.mp3 HTTP/1.1\r\n", 28), KP_PROBE_EXCLUDE);
+	CHECK_EQ(tcp1(&kp_mod_gnutella, "GET /index.html HTTP/1.1\r\n", 27), KP_PROBE_EXCLUDE);
 }
 
 KP_TEST(gnutella_parse_handshake)
@@ -1157,7 +1160,7 @@ KP_TEST(pcap_gnutella)
 {
 	struct tcap *tc = tcap_open("ndpi/pcap/gnutella.pcap");
 	unsigned servent_udp = 0, servent_udp_matched = 0, tcp_connect = 0, tcp_matched = 0,
-		 others = 0;
+		 others = 0, downloads = 0, downloads_matched = 0;
 
 	if (!tc)
 		return;
@@ -1174,6 +1177,11 @@ KP_TEST(pcap_gnutella)
 			   kp_starts(f->buf[0], f->blen[0], "GNUTELLA CONNECT/")) {
 			tcp_connect++;
 			tcp_matched += gnu;
+		} else if (f->l4 == IPPROTO_TCP &&
+			   (kp_starts(f->buf[0], f->blen[0], "GET /uri-res/N2R?urn:") ||
+			    kp_starts(f->buf[0], f->blen[0], "GET /get/"))) {
+			downloads++; /* HTTP downloads: gnutella's since issue 4 */
+			downloads_matched += gnu;
 		} else if (gnu) {
 			others++;
 		}
@@ -1181,13 +1189,16 @@ KP_TEST(pcap_gnutella)
 			if (k != 1 && f->res[k] == 1)
 				others++;
 	}
-	printf("  gnutella.pcap: %u/%u servent UDP flows, %u/%u CONNECT flows, %u others\n",
-	       servent_udp_matched, servent_udp, tcp_matched, tcp_connect, others);
+	printf("  gnutella.pcap: %u/%u servent UDP flows, %u/%u CONNECT flows, %u/%u downloads, "
+	       "%u others\n",
+	       servent_udp_matched, servent_udp, tcp_matched, tcp_connect, downloads_matched,
+	       downloads, others);
+	CHECK_EQ(downloads_matched, downloads);
 	CHECK_EQ(servent_udp, 584);
 	CHECK_EQ(servent_udp_matched, 584);
 	CHECK_EQ(tcp_connect, 52);
 	CHECK_EQ(tcp_matched, 52);
-	CHECK_EQ(others, 0); /* SSDP, LLMNR, NetBIOS, DHCP, HTTP downloads, TLS: nothing */
+	CHECK_EQ(others, 0); /* SSDP, LLMNR, NetBIOS, DHCP, TLS: nothing */
 	tcap_free(tc);
 	free(tc);
 }
