@@ -517,7 +517,7 @@ static void xmpp_tag(struct xmpp_pctx *p, unsigned dir, struct xmpp_dir *d, size
 
 	if (n >= 2 && t[1] == '/') {
 		nl = xmpp_name(t, n, 2);
-		if (xmpp_name_is(t + 2, nl, "stream")) {
+		if (nl > 6 && xmpp_name_is(t + 2, nl, "stream")) { /* </stream:stream> */
 			d->depth = 0;
 			return;
 		}
@@ -531,7 +531,7 @@ static void xmpp_tag(struct xmpp_pctx *p, unsigned dir, struct xmpp_dir *d, size
 		return;
 	}
 	nl = xmpp_name(t, n, 1);
-	if (xmpp_name_is(t + 1, nl, "stream")) {
+	if (nl > 6 && xmpp_name_is(t + 1, nl, "stream")) { /* <stream:stream ...> */
 		d->depth = 1; /* a (re)started stream */
 		return;
 	}
