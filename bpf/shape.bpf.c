@@ -8,6 +8,9 @@
  * major). A packet without a configured class returns TC_ACT_UNSPEC so that HTB
  * falls back to its default class: TC_ACT_OK with minor 0 would make cls_bpf
  * answer "<major>:0", which HTB takes as its unshaped direct queue.
+ * A packet whose flow is still inspected (no bypass mark yet) may carry its
+ * class in the class bits instead (kp_shape_cmask, set by each verdict and not
+ * saved in conntrack): v is taken from there when the mark bits hold none.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -18,6 +21,8 @@
 /* Set by the loader before load (skeleton rodata). */
 const volatile __u32 kp_shape_mask = 0x00ff0000;
 const volatile __u32 kp_shape_shift = 16;
+const volatile __u32 kp_shape_cmask = 0;
+const volatile __u32 kp_shape_cshift = 8;
 
 /* Mark value v (0..255) -> HTB class minor, 0 = no class. */
 struct {
@@ -49,6 +54,9 @@ int kp_shape(struct __sk_buff *skb)
 {
 	__u32 v = (skb->mark & kp_shape_mask) >> (kp_shape_shift & 31);
 	__u32 *minor;
+
+	if (!v && kp_shape_cmask)
+		v = (skb->mark & kp_shape_cmask) >> (kp_shape_cshift & 31);
 
 	if (v < KP_SHAPE_VALUES) {
 		minor = bpf_map_lookup_elem(&kp_shape_classes, &v);

@@ -23,6 +23,7 @@
 #include "classify/classify.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "content/file.h"
 #include "flow/flow.h"
 #include "output/json.h"
 #include "output/writer.h"
@@ -95,8 +96,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!e || !f || !pb)
 		goto out;
 	e->cfg = &cfg;
-	/* chat audit on, events to /dev/null: the chat writer sees the module's hostile text */
+	/* chat and file audit on, events to /dev/null: the chat and file writers see the
+	 * module's hostile text, and modules keep parsing for files */
 	cfg.chat_audit = true;
+	cfg.file_audit = true;
+	e->ft.memcap = 1ull << 30; /* the content core's per-flow state is reserved against it */
 	kp_json_init(&e->json);
 	if (kp_output_open(&o, "/dev/null", 0, oerr, sizeof(oerr)) == 0) {
 		out_open = true;
@@ -202,6 +206,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		kp_json_free(&j);
 	}
+	/* the flow's end: open files close (events), then the content state goes */
+	kp_content_flow_end(e, f);
+	kp_content_flow_free(e, f);
 	if (st && mod->free_state)
 		mod->free_state(st);
 	free(st);

@@ -25,6 +25,7 @@
 #include "output/writer.h"
 #include "policy/conncache.h"
 #include "policy/policy.h"
+#include "content/setup.h"
 
 #ifndef KP_VERSION
 #define KP_VERSION "0.0.0"
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
 	struct kp_sigset *sigs = NULL;
 	struct kp_output out;
 	struct kp_engine eng;
+	struct kp_content_shared content;
 	char err[1024];
 	double t0;
 
@@ -331,9 +333,12 @@ int main(int argc, char **argv)
 			kp_sigset_free(sigs);
 		return rc;
 	}
+	if (kp_content_shared_open(&content, &cfg, quiet ? NULL : stderr, err, sizeof(err)))
+		die("%s", err);
 	rc = kp_engine_init(&eng, &cfg, 0, sigs, &out);
 	if (rc)
 		die("cannot set up the pipeline: %s", strerror(-rc));
+	kp_content_attach(&eng, &content);
 	/* Offline, the policy applies too, with the connection cache in user space. */
 	eng.policy = cfg.policy;
 	if (cfg.policy && cfg.cache_ttl) {
@@ -353,6 +358,10 @@ int main(int argc, char **argv)
 	if (!quiet)
 		kp_summary_print(stderr, &eng, now_s() - t0,
 				 strcmp(log_path, "-") ? log_path : "standard output");
+	/* the scanner's last verdicts reach the pipeline, whose fini writes their events */
+	kp_content_shared_close(&content);
+	eng.content.scanner = NULL;
+	eng.content.blocklist = NULL;
 	kp_engine_fini(&eng);
 	if (cache)
 		kp_conncache_close(cache);

@@ -13,10 +13,16 @@
  * kp_expect_add(..., KP_APP_FTP_DATA): PASV (227 reply), EPSV (229 reply, at the
  * control connection's server address), PORT and EPRT. It stops at the server's
  * 221 (goodbye) or once AUTH TLS has been accepted (234: the rest is TLS).
+ *
+ * When the policy wants files (kp_app_files_wanted), every RETR/STOR/APPE names
+ * the file of the next data connection (kp_app_file_announce), announced again
+ * with the size of the 150 reply ("(N bytes)"); a STOU's name comes with the
+ * 150 reply ("FILE: name"). The core feeds the linked data connection's body.
  */
 #include "app/ftp.h"
 
 #include "app/app.h"
+#include "content/content.h"
 #include "output/json.h"
 
 #include <arpa/inet.h>
@@ -235,6 +241,74 @@ static void ftp_add_file(struct kp_ftp_state *st, const uint8_t *name, size_t n)
 		st->nfiles++;
 }
 
+static bool ftp_files(struct ftp_pctx *p)
+{
+	if (p->st->files_mode == 0)
+		p->st->files_mode = kp_app_files_wanted(p->ctx) ? 2 : 1;
+	return p->st->files_mode == 2;
+}
+
+/* A transfer command: its name is the next data connection's file. */
+static void ftp_pend(struct ftp_pctx *p, const uint8_t *name, size_t n, bool stou)
+{
+	struct kp_ftp_state *st = p->st;
+
+	st->pend_len = (uint16_t)kp_copy_field(st->pend, sizeof(st->pend), name, n);
+	st->pend_stou = stou;
+	st->pend_size = KP_FILE_SIZE_UNKNOWN;
+	if (!stou && ftp_files(p))
+		kp_app_file_announce(p->ctx, st->pend, st->pend_len, KP_FILE_SIZE_UNKNOWN);
+}
+
+/* "(N bytes)" in a 150 reply; false if none. */
+static bool ftp_150_size(const uint8_t *l, size_t n, uint64_t *size)
+{
+	for (size_t at = 0; at < n; at++) {
+		size_t i = at + 1, d = 0;
+		uint64_t v = 0;
+
+		if (l[at] != '(')
+			continue;
+		while (i < n && l[i] >= '0' && l[i] <= '9' && d < 19) {
+			v = v * 10 + (uint64_t)(l[i++] - '0');
+			d++;
+		}
+		if (d > 0 && d < 19 && kp_starts(l + i, n - i, " bytes)")) {
+			*size = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The 150 reply opening the data connection of the pending transfer. */
+static void ftp_150(struct ftp_pctx *p, const uint8_t *l, size_t n)
+{
+	struct kp_ftp_state *st = p->st;
+	const uint8_t *fn;
+	uint64_t size;
+
+	if (st->pend_stou) {
+		/* vsftpd, ProFTPD: "150 FILE: name" */
+		fn = kp_find(l, n, "FILE: ", 6);
+		if (!fn)
+			return;
+		fn += 6;
+		st->pend_len = (uint16_t)kp_copy_field(st->pend, sizeof(st->pend), fn,
+						       (size_t)(l + n - fn));
+		ftp_add_file(st, fn, (size_t)(l + n - fn));
+		st->pend_stou = false;
+		if (ftp_files(p))
+			kp_app_file_announce(p->ctx, st->pend, st->pend_len, KP_FILE_SIZE_UNKNOWN);
+		return;
+	}
+	if (st->pend_len == 0 || !ftp_150_size(l, n, &size))
+		return;
+	st->pend_size = size;
+	if (ftp_files(p))
+		kp_app_file_announce(p->ctx, st->pend, st->pend_len, size);
+}
+
 static uint32_t ftp_client_line(void *arg, const uint8_t *l, size_t n)
 {
 	struct ftp_pctx *p = arg;
@@ -252,8 +326,13 @@ static uint32_t ftp_client_line(void *arg, const uint8_t *l, size_t n)
 	if (kp_starts_ci(l, n, "USER")) {
 		kp_copy_field(st->user, sizeof(st->user), l + a, n - a);
 	} else if (kp_starts_ci(l, n, "RETR") || kp_starts_ci(l, n, "STOR") ||
-		   kp_starts_ci(l, n, "STOU") || kp_starts_ci(l, n, "APPE")) {
+		   kp_starts_ci(l, n, "APPE")) {
 		ftp_add_file(st, l + a, n - a);
+		if (n > a)
+			ftp_pend(p, l + a, n - a, false);
+	} else if (kp_starts_ci(l, n, "STOU")) {
+		ftp_add_file(st, l + a, n - a);
+		ftp_pend(p, l + a, n - a, true);
 	} else if (kp_starts_ci(l, n, "PORT")) {
 		if (kp_ftp_parse_hostport(l + a, n - a, addr, &port))
 			ftp_expect(p, AF_INET, addr, port);
@@ -297,6 +376,18 @@ static uint32_t ftp_server_line(void *arg, const uint8_t *l, size_t n)
 				st->last.port = port;
 			}
 		}
+	} else if (kp_starts(l, n, "150")) {
+		ftp_150(p, l, n);
+	} else if (kp_starts(l, n, "226")) {
+		st->transfers++;
+		st->pend_len = 0;
+		st->pend_stou = false;
+	} else if ((l[0] == '4' || l[0] == '5') && st->pend_len) {
+		/* the transfer was refused or failed ("550 Failed to open file") */
+		if (kp_app_files_wanted(p->ctx))
+			kp_app_file_withdraw(p->ctx);
+		st->pend_len = 0;
+		st->pend_stou = false;
 	} else if (kp_starts(l, n, "234") && st->auth_tls) {
 		st->done = true;
 		return KP_LINE_STOP;

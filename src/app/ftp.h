@@ -33,6 +33,12 @@ struct kp_ftp_state {
 	uint8_t file_next;           /* next slot of files[] */
 	bool auth_tls;               /* AUTH TLS/SSL sent: control goes encrypted after 234 */
 	bool done;
+	uint8_t files_mode;          /* 0: not asked yet, 1: files not wanted, 2: wanted */
+	bool pend_stou;              /* the pending transfer is a STOU (name in the 150 reply) */
+	uint16_t pend_len;           /* pending transfer's name length (0: none) */
+	uint32_t transfers;          /* 226 replies (transfers complete) */
+	uint64_t pend_size;          /* size from the 150 reply, or KP_FILE_SIZE_UNKNOWN */
+	char pend[KP_FTP_NAME_MAX];  /* the pending RETR/STOR/APPE/STOU name */
 	char user[64];
 	char files[KP_FTP_FILES][KP_FTP_NAME_MAX];
 };

@@ -13,14 +13,21 @@
  *   - FastTrack: X-Kazaa-* headers, GET /.hash=...
  * The refined event keeps the "http" object (and adds "bittorrent":
  * {"info_hash"} when the tracker request names a 20-byte info hash).
+ * When the policy wants files (content.h), a second parser follows every
+ * message of the connection and reports each body as a file (see "The file
+ * parser" below); otherwise the module stops after the first exchange.
  */
 #include "app/app.h"
 #include "app/linebuf.h"
+#include "content/content.h"
 #include "output/json.h"
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define HTTP_PROBE_LINE_MAX 4096 /* a request line longer than this is not worth waiting for */
 #define HTTP_BODY_SNIFF 32
@@ -28,8 +35,12 @@
 enum { HP_START = 0, HP_HEADERS, HP_BODY, HP_DONE };
 enum { SIDE_MORE = 0, SIDE_REQ, SIDE_RESP, SIDE_NO };
 
+struct http_files;
+
 struct http_state {
 	struct kp_linebuf lb[2];
+	struct http_files *fx; /* the file parser, when the policy wants the files */
+	uint8_t mode;          /* HTTP_MODE_*: decided at the first parse() call */
 	uint8_t phase[2];
 	uint8_t app; /* label this parser refined to (0: none yet) */
 	bool have_ih;
@@ -355,6 +366,25 @@ static void http_copy_value(char *dst, size_t cap, const uint8_t *l, size_t n, s
 	kp_copy_field(dst, cap, l + v, n - v);
 }
 
+/* The Host header's value without the port: "example.org:8080", "[2001:db8::1]:80". */
+static void http_copy_host(char *dst, size_t cap, const uint8_t *l, size_t n)
+{
+	char *cut;
+
+	http_copy_value(dst, cap, l, n, 5);
+	if (dst[0] == '[') {
+		cut = strchr(dst, ']');
+		if (cut)
+			cut++;
+	} else {
+		cut = strchr(dst, ':');
+		if (cut && cut != strrchr(dst, ':'))
+			cut = NULL; /* a bare IPv6 address */
+	}
+	if (cut)
+		*cut = '\0';
+}
+
 /*
  * A tracker announce names the client's listening port: the client host goes
  * into the peer cache as a BitTorrent user, which is what later lets the
@@ -402,21 +432,7 @@ static uint32_t http_req_cb(void *arg, const uint8_t *l, size_t n)
 		return KP_LINE_STOP;
 	}
 	if (kp_starts_ci(l, n, "Host:")) {
-		char *cut;
-
-		/* hostname without the port: "example.org:8080", "[2001:db8::1]:80" */
-		http_copy_value(st->host, sizeof(st->host), l, n, 5);
-		if (st->host[0] == '[') {
-			cut = strchr(st->host, ']');
-			if (cut)
-				cut++;
-		} else {
-			cut = strchr(st->host, ':');
-			if (cut && cut != strrchr(st->host, ':'))
-				cut = NULL; /* a bare IPv6 address */
-		}
-		if (cut)
-			*cut = '\0';
+		http_copy_host(st->host, sizeof(st->host), l, n);
 	} else if (kp_starts_ci(l, n, "User-Agent:")) {
 		http_copy_value(st->ua, sizeof(st->ua), l, n, 11);
 	}
@@ -482,6 +498,692 @@ static void http_body(struct http_pctx *p, const uint8_t *d, size_t n)
 	}
 }
 
+/*
+ * The file parser (when kp_app_files_wanted()): every request and response of
+ * the connection (keep-alive, pipelining) is framed - Content-Length, chunked
+ * (sizes, extensions, trailers), no body (HEAD, 1xx, 204, 304), close-delimited,
+ * 206 ranges - and each body is reported as a file through content.h: a
+ * response's body toclient, a request's body (POST, PUT) toserver. gzip and
+ * deflate bodies are inflated (bounded output per call, at most
+ * HTTP_DECODE_MAX decoded bytes, then the file is truncated). The first
+ * request and response still fill the "http" object and refine the label, as
+ * the plain parser does. Every buffer is bounded: lines by KP_LINE_MAX, a
+ * header block (and a chunk-size or trailer run) by HTTP_HDR_MAX, the pending
+ * requests a response is paired with by HTTP_PENDING. A reassembly gap or a
+ * malformed message ends the parsing of that direction (an open file is closed
+ * truncated); the other direction goes on.
+ */
+enum { HTTP_MODE_UNSET = 0, HTTP_MODE_PLAIN, HTTP_MODE_FILES };
+
+#define HTTP_HDR_MAX 16384
+#define HTTP_NAME_MAX 256
+#define HTTP_PENDING 8
+#define HTTP_DECODE_MAX ((uint64_t)64 << 20)
+#define HTTP_ZOUT 16384
+#define HTTP_CHUNK_DIGITS 15 /* significant hex digits of a chunk size: < 2^60 */
+
+enum {
+	HF_START = 0, /* line phases: before the start line, headers, chunk sizes, trailers */
+	HF_HEADERS,
+	HF_CHUNK_SIZE,
+	HF_CHUNK_END, /* the CRLF after a chunk's data */
+	HF_TRAILERS,
+	HF_BODY,       /* raw phases: Content-Length body, chunk data, up to the FIN */
+	HF_CHUNK_DATA,
+	HF_CLOSE_BODY,
+	HF_DONE,
+};
+enum { HTTP_ENC_NONE = 0, HTTP_ENC_GZIP, HTTP_ENC_DEFLATE, HTTP_ENC_OTHER };
+
+/* What a response needs of the request it answers. */
+struct http_req_info {
+	bool head, connect;
+	char method[16];
+	char url[256];
+	char host[128];
+};
+
+/* One direction's message being parsed. */
+struct http_msg {
+	struct kp_linebuf lb;
+	uint8_t phase;
+	uint8_t enc;
+	bool chunked, have_len, have_range, zdone;
+	uint16_t status;
+	uint8_t zpre_len;
+	uint8_t zpre[2];
+	uint32_t line_bytes; /* bytes of the current run of lines (header block, chunk lines) */
+	uint64_t clen, remain, range_start, range_total, decoded;
+	struct http_req_info req; /* requests: this one; responses: the one answered */
+	struct kp_file *fi;
+	z_stream *z;
+	char cd_name[HTTP_NAME_MAX];
+	char ctype[96];
+	char cenc[16];
+};
+
+struct http_files {
+	struct http_msg m[2];
+	struct http_req_info pend[HTTP_PENDING]; /* requests not answered yet (ring) */
+	uint8_t pend_first, pend_n;
+	uint32_t pend_lost; /* requests beyond the ring (answered with no request info) */
+};
+
+struct http_fctx {
+	struct http_pctx p;
+	struct http_files *fx;
+	unsigned dir;
+};
+
+/* %XX-decodes s[0..n) into dst (at most cap-1 bytes, NUL-terminated); returns the length. */
+static size_t http_pct_decode(char *dst, size_t cap, const uint8_t *s, size_t n)
+{
+	size_t o = 0;
+
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		uint8_t c = s[i];
+
+		if (c == '%' && i + 2 < n && http_hexval(s[i + 1]) >= 0 &&
+		    http_hexval(s[i + 2]) >= 0) {
+			c = (uint8_t)(http_hexval(s[i + 1]) << 4 | http_hexval(s[i + 2]));
+			i += 2;
+		}
+		dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/* The file name a request target gives: its path's last segment, %-decoded, without query. */
+static size_t http_url_name(char *dst, size_t cap, const char *url)
+{
+	const uint8_t *u = (const uint8_t *)url;
+	size_t n = strlen(url), end = 0, start;
+	const char *sch = strstr(url, "://");
+
+	if (sch && (size_t)(sch - url) < n) {
+		/* absolute-form (proxy request): skip scheme and authority */
+		const char *path = strchr(sch + 3, '/');
+
+		if (!path) {
+			dst[0] = '\0';
+			return 0;
+		}
+		u = (const uint8_t *)path;
+		n = strlen(path);
+	}
+	while (end < n && u[end] != '?' && u[end] != '#')
+		end++;
+	start = end;
+	while (start > 0 && u[start - 1] != '/')
+		start--;
+	return http_pct_decode(dst, cap, u + start, end - start);
+}
+
+/*
+ * The file name of a Content-Disposition value: filename*=charset'lang'%XX..
+ * (RFC 5987, preferred) else filename="quoted" or filename=token. Empty if none.
+ */
+static void http_cd_name(char *dst, size_t cap, const uint8_t *v, size_t n)
+{
+	bool have_plain = false;
+	size_t i = 0;
+
+	dst[0] = '\0';
+	while (i < n) {
+		size_t ps, pe, vs, ve;
+		bool star;
+
+		while (i < n && (v[i] == ';' || v[i] == ' ' || v[i] == '\t'))
+			i++;
+		ps = i;
+		while (i < n && v[i] != '=' && v[i] != ';')
+			i++;
+		pe = i;
+		while (pe > ps && (v[pe - 1] == ' ' || v[pe - 1] == '\t'))
+			pe--;
+		if (i >= n || v[i] != '=') {
+			continue; /* a bare token ("attachment") */
+		}
+		i = kp_skip_sp(v, n, i + 1);
+		if (i < n && v[i] == '"') {
+			char tmp[HTTP_NAME_MAX];
+			size_t o = 0;
+
+			for (i++; i < n && v[i] != '"'; i++) {
+				if (v[i] == '\\' && i + 1 < n)
+					i++;
+				if (o + 1 < sizeof(tmp))
+					tmp[o++] = (char)v[i];
+			}
+			tmp[o] = '\0';
+			if (i < n)
+				i++;
+			if (pe - ps == 8 && kp_starts_ci(v + ps, pe - ps, "filename") && !have_plain &&
+			    !dst[0]) {
+				snprintf(dst, cap, "%s", tmp);
+				have_plain = true;
+			}
+			continue;
+		}
+		vs = i;
+		while (i < n && v[i] != ';')
+			i++;
+		ve = i;
+		while (ve > vs && (v[ve - 1] == ' ' || v[ve - 1] == '\t'))
+			ve--;
+		star = pe - ps == 9 && kp_starts_ci(v + ps, pe - ps, "filename*");
+		if (star) {
+			/* charset'language'value */
+			const uint8_t *q1 = memchr(v + vs, '\'', ve - vs), *q2;
+
+			if (!q1)
+				continue;
+			q2 = memchr(q1 + 1, '\'', (size_t)(v + ve - (q1 + 1)));
+			if (!q2)
+				continue;
+			http_pct_decode(dst, cap, q2 + 1, (size_t)(v + ve - (q2 + 1)));
+			return; /* filename* wins */
+		}
+		if (pe - ps == 8 && kp_starts_ci(v + ps, pe - ps, "filename") && !have_plain) {
+			kp_copy_field(dst, cap, v + vs, ve - vs);
+			have_plain = true;
+		}
+	}
+}
+
+/* A decimal length of at most 18 digits (nothing else but trailing spaces); false if not. */
+static bool http_dec(const uint8_t *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0, d = 0;
+
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		if (++d > 18)
+			return false;
+		v = v * 10 + (uint64_t)(s[i++] - '0');
+	}
+	if (d == 0 || kp_skip_sp(s, n, i) != n)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "bytes S-E/T"; T may be "*" (unknown total) */
+static bool http_content_range(const uint8_t *s, size_t n, uint64_t *start, uint64_t *total)
+{
+	size_t i = 0, a;
+	uint64_t v;
+
+	if (!kp_starts_ci(s, n, "bytes"))
+		return false;
+	i = kp_skip_sp(s, n, 5);
+	a = i;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == a || i >= n || s[i] != '-' || !http_dec(s + a, i - a, start))
+		return false;
+	i++;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i >= n || s[i] != '/')
+		return false;
+	i++;
+	if (i < n && s[i] == '*') {
+		*total = KP_FILE_SIZE_UNKNOWN;
+		return true;
+	}
+	if (!http_dec(s + i, n - i, &v))
+		return false;
+	*total = v;
+	return true;
+}
+
+static void http_msg_free_z(struct http_msg *m)
+{
+	if (m->z) {
+		inflateEnd(m->z);
+		free(m->z);
+		m->z = NULL;
+	}
+}
+
+static void http_msg_close(struct http_fctx *f, struct http_msg *m, enum kp_file_end how)
+{
+	if (m->fi)
+		kp_app_file_close(f->p.ctx, m->fi, how);
+	m->fi = NULL;
+	http_msg_free_z(m);
+}
+
+/* Gives up on this direction: an open file ends truncated. */
+static void http_msg_fail(struct http_fctx *f, struct http_msg *m)
+{
+	http_msg_close(f, m, KP_FILE_END_TRUNCATED);
+	m->phase = HF_DONE;
+}
+
+/* Back to the start of the next message (keep-alive). */
+static void http_msg_next(struct http_msg *m)
+{
+	struct kp_linebuf lb = m->lb;
+
+	memset(m, 0, sizeof(*m));
+	m->lb = lb;
+	m->phase = HF_START;
+}
+
+static void http_attr_str(struct kp_file *fi, const char *key, const char *val)
+{
+	if (val[0])
+		kp_app_file_attr(fi, key, val, strlen(val));
+}
+
+static void http_open_file(struct http_fctx *f, struct http_msg *m)
+{
+	char name[HTTP_NAME_MAX], num[8];
+	uint64_t size = KP_FILE_SIZE_UNKNOWN, offset = 0;
+	size_t nl;
+
+	if (m->cd_name[0])
+		nl = kp_copy_field(name, sizeof(name), (const uint8_t *)m->cd_name,
+				   strlen(m->cd_name));
+	else
+		nl = http_url_name(name, sizeof(name), m->req.url);
+	if (m->have_range && m->status == 206) {
+		offset = m->range_start;
+		size = m->range_total;
+	} else if (m->have_len && !m->chunked && m->enc == HTTP_ENC_NONE) {
+		size = m->clen;
+	} else if (m->chunked || m->have_len) {
+		size = KP_FILE_SIZE_FRAMED; /* the body's end is marked: a FIN before it truncates */
+	}
+	m->fi = kp_app_file_open(f->p.ctx, (int)f->dir, name, nl, size, offset);
+	if (!m->fi)
+		return;
+	http_attr_str(m->fi, "content_type", m->ctype);
+	http_attr_str(m->fi, "url", m->req.url);
+	http_attr_str(m->fi, "host", m->req.host);
+	http_attr_str(m->fi, "method", m->req.method);
+	if (f->dir) {
+		snprintf(num, sizeof(num), "%u", m->status);
+		http_attr_str(m->fi, "status", num);
+	}
+	if (m->enc != HTTP_ENC_NONE)
+		http_attr_str(m->fi, "encoding", m->cenc);
+}
+
+/* Starts inflate once the first two body bytes tell zlib from raw deflate. */
+static bool http_z_init(struct http_msg *m)
+{
+	int wbits = 16 + MAX_WBITS;
+
+	if (m->enc == HTTP_ENC_DEFLATE) {
+		unsigned h = (unsigned)m->zpre[0] << 8 | m->zpre[1];
+
+		wbits = (m->zpre[0] & 0x0f) == 8 && h % 31 == 0 ? MAX_WBITS : -MAX_WBITS;
+	}
+	m->z = calloc(1, sizeof(*m->z));
+	if (!m->z)
+		return false;
+	if (inflateInit2(m->z, wbits) != Z_OK) {
+		free(m->z);
+		m->z = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Inflates n body bytes into the file; false when the file had to stop (error, cap). */
+static bool http_z_feed(struct http_fctx *f, struct http_msg *m, const uint8_t *d, size_t n)
+{
+	uint8_t out[HTTP_ZOUT];
+
+	while (n > 0 && !m->zdone) {
+		uInt take = n > (1u << 30) ? (1u << 30) : (uInt)n;
+
+		m->z->next_in = (Bytef *)(uintptr_t)d;
+		m->z->avail_in = take;
+		do {
+			size_t got;
+			int r;
+
+			m->z->next_out = out;
+			m->z->avail_out = sizeof(out);
+			r = inflate(m->z, Z_NO_FLUSH);
+			got = sizeof(out) - m->z->avail_out;
+			if (got > HTTP_DECODE_MAX - m->decoded) {
+				kp_app_file_data(f->p.ctx, m->fi, out,
+						 (size_t)(HTTP_DECODE_MAX - m->decoded));
+				return false;
+			}
+			if (got) {
+				kp_app_file_data(f->p.ctx, m->fi, out, got);
+				m->decoded += got;
+				if (!m->fi)
+					return false;
+			}
+			if (r == Z_STREAM_END) {
+				m->zdone = true; /* bytes after the end of the stream are ignored */
+				break;
+			}
+			if (r != Z_OK && !(r == Z_BUF_ERROR && got == 0))
+				return false;
+			if (r == Z_BUF_ERROR)
+				break;
+		} while (m->z->avail_in > 0 || m->z->avail_out == 0);
+		d += take;
+		n -= take;
+	}
+	return true;
+}
+
+/* Body bytes of the current message (de-chunked, still encoded). */
+static void http_body_data(struct http_fctx *f, struct http_msg *m, const uint8_t *d, size_t n)
+{
+	if (!m->fi || n == 0)
+		return;
+	if (m->enc != HTTP_ENC_GZIP && m->enc != HTTP_ENC_DEFLATE) {
+		kp_app_file_data(f->p.ctx, m->fi, d, n);
+		return;
+	}
+	if (!m->z) {
+		while (m->zpre_len < 2 && n > 0) {
+			m->zpre[m->zpre_len++] = *d++;
+			n--;
+		}
+		if (m->zpre_len < 2)
+			return;
+		if (!http_z_init(m) || !http_z_feed(f, m, m->zpre, 2)) {
+			http_msg_close(f, m, KP_FILE_END_TRUNCATED);
+			return;
+		}
+	}
+	if (!http_z_feed(f, m, d, n))
+		http_msg_close(f, m, KP_FILE_END_TRUNCATED);
+}
+
+/* The message's body crossed whole (a compressed one must also have decoded whole). */
+static void http_msg_end(struct http_fctx *f, struct http_msg *m)
+{
+	bool zpart = (m->enc == HTTP_ENC_GZIP || m->enc == HTTP_ENC_DEFLATE) && !m->zdone;
+
+	http_msg_close(f, m, zpart ? KP_FILE_END_TRUNCATED : KP_FILE_END_COMPLETE);
+	http_msg_next(m);
+}
+
+static void http_pend_push(struct http_files *fx, const struct http_req_info *r)
+{
+	if (fx->pend_n == HTTP_PENDING || fx->pend_lost) {
+		if (fx->pend_lost < UINT32_MAX)
+			fx->pend_lost++;
+		return;
+	}
+	fx->pend[(fx->pend_first + fx->pend_n) % HTTP_PENDING] = *r;
+	fx->pend_n++;
+}
+
+static void http_pend_pop(struct http_files *fx, struct http_req_info *r)
+{
+	if (fx->pend_n) {
+		*r = fx->pend[fx->pend_first];
+		fx->pend_first = (uint8_t)((fx->pend_first + 1) % HTTP_PENDING);
+		fx->pend_n--;
+	} else {
+		memset(r, 0, sizeof(*r));
+		if (fx->pend_lost)
+			fx->pend_lost--;
+	}
+}
+
+/* The header block ended: how the body is framed. */
+static void http_headers_end(struct http_fctx *f, struct http_msg *m)
+{
+	struct http_files *fx = f->fx;
+	bool body;
+
+	if (f->dir == 0) {
+		http_pend_push(fx, &m->req);
+		body = m->chunked || (m->have_len && m->clen > 0);
+	} else {
+		if (m->status >= 100 && m->status < 200) {
+			if (m->status == 101) { /* the connection switches protocols */
+				fx->m[0].phase = HF_DONE;
+				http_msg_fail(f, &fx->m[0]);
+				m->phase = HF_DONE;
+				return;
+			}
+			http_msg_next(m); /* 100 Continue: the real answer follows */
+			return;
+		}
+		http_pend_pop(fx, &m->req);
+		if (m->req.connect && m->status >= 200 && m->status < 300) {
+			http_msg_fail(f, &fx->m[0]); /* a tunnel */
+			m->phase = HF_DONE;
+			return;
+		}
+		body = !(m->req.head || m->status == 204 || m->status == 304) &&
+		       (m->chunked || !m->have_len || m->clen > 0);
+	}
+	if (!body) {
+		http_msg_next(m);
+		return;
+	}
+	http_open_file(f, m);
+	m->line_bytes = 0;
+	if (m->chunked) {
+		m->phase = HF_CHUNK_SIZE;
+	} else if (m->have_len) {
+		m->remain = m->clen;
+		m->phase = HF_BODY;
+	} else {
+		m->phase = HF_CLOSE_BODY; /* ends at the FIN: the core closes the file */
+	}
+}
+
+static void http_header(struct http_fctx *f, struct http_msg *m, const uint8_t *l, size_t n)
+{
+	size_t v;
+	uint64_t x;
+
+	if (kp_starts_ci(l, n, "Content-Length:")) {
+		v = kp_skip_sp(l, n, 15);
+		if (!http_dec(l + v, n - v, &x) || (m->have_len && x != m->clen)) {
+			http_msg_fail(f, m);
+			return;
+		}
+		m->clen = x;
+		m->have_len = true;
+	} else if (kp_starts_ci(l, n, "Transfer-Encoding:")) {
+		if (kp_find_ci(l, n, "chunked"))
+			m->chunked = true;
+	} else if (kp_starts_ci(l, n, "Content-Encoding:")) {
+		v = kp_skip_sp(l, n, 17);
+		kp_copy_field(m->cenc, sizeof(m->cenc), l + v, n - v);
+		if (kp_starts_ci(l + v, n - v, "gzip") || kp_starts_ci(l + v, n - v, "x-gzip"))
+			m->enc = HTTP_ENC_GZIP;
+		else if (kp_starts_ci(l + v, n - v, "deflate"))
+			m->enc = HTTP_ENC_DEFLATE;
+		else if (!kp_starts_ci(l + v, n - v, "identity") && v < n)
+			m->enc = HTTP_ENC_OTHER; /* br, zstd: reported as sent */
+	} else if (kp_starts_ci(l, n, "Content-Type:")) {
+		http_copy_value(m->ctype, sizeof(m->ctype), l, n, 13);
+	} else if (kp_starts_ci(l, n, "Content-Disposition:")) {
+		v = kp_skip_sp(l, n, 20);
+		http_cd_name(m->cd_name, sizeof(m->cd_name), l + v, n - v);
+	} else if (kp_starts_ci(l, n, "Content-Range:")) {
+		v = kp_skip_sp(l, n, 14);
+		m->have_range = http_content_range(l + v, n - v, &m->range_start, &m->range_total);
+	} else if (f->dir == 0 && kp_starts_ci(l, n, "Host:")) {
+		http_copy_host(m->req.host, sizeof(m->req.host), l, n);
+	}
+}
+
+/* A chunk-size line: hex size, then optional extensions. */
+static void http_chunk_size(struct http_fctx *f, struct http_msg *m, const uint8_t *l, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0, d = 0;
+
+	while (i < n && l[i] == '0')
+		i++;
+	if (i == 0 && (n == 0 || http_hexval(l[0]) < 0)) {
+		http_msg_fail(f, m);
+		return;
+	}
+	while (i < n && http_hexval(l[i]) >= 0) {
+		if (++d > HTTP_CHUNK_DIGITS) {
+			http_msg_fail(f, m);
+			return;
+		}
+		v = v << 4 | (uint64_t)http_hexval(l[i++]);
+	}
+	if (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t') {
+		http_msg_fail(f, m);
+		return;
+	}
+	if (v == 0) {
+		m->phase = HF_TRAILERS;
+		return;
+	}
+	m->remain = v;
+	m->phase = HF_CHUNK_DATA;
+}
+
+static uint32_t http_file_line(void *arg, const uint8_t *l, size_t n)
+{
+	struct http_fctx *f = arg;
+	struct http_state *st = f->p.st;
+	struct http_msg *m = &f->fx->m[f->dir];
+	size_t ml, to, tl;
+
+	if (m->phase != HF_DONE) {
+		m->line_bytes += (uint32_t)n + 1;
+		if (m->line_bytes > HTTP_HDR_MAX) {
+			http_msg_fail(f, m); /* a header block (or chunk line run) too long */
+			return KP_LINE_STOP;
+		}
+	}
+	switch (m->phase) {
+	case HF_START:
+		if (n == 0)
+			return 0; /* stray CRLF between messages */
+		if (f->dir == 0) {
+			if (!http_req_line(l, n, &ml, &to, &tl)) {
+				http_msg_fail(f, m);
+				break;
+			}
+			kp_copy_field(m->req.method, sizeof(m->req.method), l, ml);
+			kp_copy_field(m->req.url, sizeof(m->req.url), l + to, tl);
+			m->req.head = ml == 4 && memcmp(l, "HEAD", 4) == 0;
+			m->req.connect = ml == 7 && memcmp(l, "CONNECT", 7) == 0;
+		} else if (!http_resp_line(l, n, &m->status)) {
+			http_msg_fail(f, m);
+			break;
+		}
+		m->phase = HF_HEADERS;
+		break;
+	case HF_HEADERS:
+		if (n == 0)
+			http_headers_end(f, m);
+		else
+			http_header(f, m, l, n);
+		break;
+	case HF_CHUNK_SIZE:
+		http_chunk_size(f, m, l, n);
+		break;
+	case HF_CHUNK_END:
+		if (n != 0)
+			http_msg_fail(f, m);
+		else
+			m->phase = HF_CHUNK_SIZE;
+		break;
+	case HF_TRAILERS:
+		if (n == 0)
+			http_msg_end(f, m);
+		break;
+	default:
+		break;
+	}
+	/* The first request and response also fill the "http" object, as the plain parser. */
+	if (f->dir == 0 && st->phase[0] != HP_DONE)
+		http_req_cb(&f->p, l, n);
+	else if (f->dir == 1 && (st->phase[1] == HP_START || st->phase[1] == HP_HEADERS))
+		http_resp_cb(&f->p, l, n);
+	return m->phase < HF_BODY ? 0 : KP_LINE_STOP;
+}
+
+static enum kp_parse_result http_parse_files(struct kp_app_ctx *ctx, struct http_state *st)
+{
+	struct http_fctx f = {{ctx, st}, st->fx, ctx->dir ? 1 : 0};
+	struct http_msg *m = &st->fx->m[f.dir];
+	const uint8_t *d = ctx->data;
+	size_t off = 0, n = ctx->len;
+
+	if (ctx->gap && m->phase != HF_DONE) {
+		if (m->fi)
+			kp_app_file_gap(ctx, m->fi, 0);
+		http_msg_fail(&f, m); /* no resync: the rest of this direction is not parsed */
+	}
+	while (off < n && m->phase != HF_DONE) {
+		size_t take = n - off;
+
+		if (m->phase == HF_BODY || m->phase == HF_CHUNK_DATA) {
+			if (take > m->remain)
+				take = (size_t)m->remain;
+		}
+		if (m->phase >= HF_BODY) {
+			/* The first response's body is sniffed for tracker answers, as before. */
+			if (f.dir == 1 && st->phase[1] == HP_BODY) {
+				st->chunked = false; /* the bytes here are de-chunked */
+				http_body(&f.p, d + off, take);
+			}
+			http_body_data(&f, m, d + off, take);
+			off += take;
+			if (m->phase == HF_CLOSE_BODY)
+				continue;
+			m->remain -= take;
+			if (m->remain == 0) {
+				if (m->phase == HF_BODY) {
+					http_msg_end(&f, m);
+				} else {
+					m->phase = HF_CHUNK_END;
+					m->line_bytes = 0;
+				}
+			}
+			continue;
+		}
+		take = kp_linebuf_feed(&m->lb, d + off, n - off, http_file_line, &f);
+		off += take;
+		if (m->lb.overflow && m->phase < HF_BODY) {
+			/* a line beyond KP_LINE_MAX is being skipped: it counts too */
+			if (take > HTTP_HDR_MAX - m->line_bytes) {
+				http_msg_fail(&f, m);
+				break;
+			}
+			m->line_bytes += (uint32_t)take;
+		}
+	}
+	if (st->phase[1] == HP_BODY && st->fx->m[1].phase == HF_DONE)
+		st->phase[1] = HP_DONE;
+	return st->fx->m[0].phase == HF_DONE && st->fx->m[1].phase == HF_DONE ? KP_PARSE_DONE
+									      : KP_PARSE_MORE;
+}
+
+static void http_free(void *state)
+{
+	struct http_state *st = state;
+
+	if (!st->fx)
+		return;
+	for (int i = 0; i < 2; i++)
+		http_msg_free_z(&st->fx->m[i]);
+	free(st->fx);
+	st->fx = NULL;
+}
+
 static enum kp_parse_result http_parse(struct kp_app_ctx *ctx, void *state)
 {
 	struct http_state *st = state;
@@ -491,6 +1193,16 @@ static enum kp_parse_result http_parse(struct kp_app_ctx *ctx, void *state)
 
 	if (!st->app && ctx->label && ctx->label->app != KP_APP_HTTP)
 		st->app = (uint8_t)ctx->label->app; /* the probe already refined it */
+	if (st->mode == HTTP_MODE_UNSET) {
+		st->mode = HTTP_MODE_PLAIN;
+		if (kp_app_files_wanted(ctx)) {
+			st->fx = calloc(1, sizeof(*st->fx));
+			if (st->fx)
+				st->mode = HTTP_MODE_FILES;
+		}
+	}
+	if (st->mode == HTTP_MODE_FILES)
+		return http_parse_files(ctx, st);
 	if (ctx->gap)
 		kp_linebuf_reset(&st->lb[dir]);
 	while (off < ctx->len && st->phase[dir] != HP_DONE) {
@@ -539,6 +1251,6 @@ const struct kp_app_module kp_mod_http = {
 	.probe = http_probe,
 	.state_size = sizeof(struct http_state),
 	.parse = http_parse,
-	.free_state = NULL,
+	.free_state = http_free,
 	.json = http_json,
 };

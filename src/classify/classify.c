@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Probe dispatch, signatures for leftovers, and parser feeding (see classify.h). */
 #include "classify/classify.h"
+#include "content/file.h"
+#include "engine/manage.h"
+#include "policy/content_rules.h"
+#include "policy/policy.h"
 #include "output/eve.h"
 #include "classify/sig.h"
 #include "engine/engine.h"
@@ -88,7 +92,7 @@ void kp_classify_flow_free(struct kp_engine *eng, struct kp_flow *f)
 static void update_inspect_done(struct kp_flow *f)
 {
 	f->inspect_done = f->cls_state != KP_CLS_PENDING &&
-			  (!f->mod || !f->mod->parse || f->parse_done);
+			  (!f->mod || !f->mod->parse || f->parse_done) && !kp_content_busy(f);
 }
 
 void kp_classify_flow_new(struct kp_engine *eng, struct kp_flow *f, uint64_t ts_us)
@@ -106,6 +110,7 @@ void kp_classify_flow_new(struct kp_engine *eng, struct kp_flow *f, uint64_t ts_
 	f->cls_state = KP_CLS_DONE;
 	c->st.by_expectation++;
 	c->st.matched[f->app]++;
+	kp_content_flow_linked(eng, f);
 	update_inspect_done(f);
 }
 
@@ -233,6 +238,11 @@ static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_ap
 
 	set_label(f, m->app, m->confidence ? m->confidence : KP_CONF_HIGH);
 	f->mod = mod;
+	/* content management reads whole streams: no depth limit for this flow */
+	if (kp_content_wanted_app(eng, f->app) ||
+	    (eng->out && eng->cfg->chat_audit) ||
+	    kp_content_chat_for(kp_policy_content(eng->policy), f->app))
+		f->sd[0].no_depth = f->sd[1].no_depth = true;
 	f->cls_state = KP_CLS_DONE;
 	eng->cls.st.matched[f->app < KP_APP__COUNT ? f->app : 0]++;
 	if (mod->state_size) {
@@ -333,6 +343,8 @@ void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const u
 	bool done = false;
 
 	if (f->cls_state != KP_CLS_PENDING) {
+		if (f->content && f->content->sink)
+			kp_content_sink_data(eng, f, dir, data, len, gap, ts_us);
 		run_parser(eng, f, dir, data, len, gap, ts_us);
 		update_inspect_done(f);
 		return;
@@ -388,16 +400,37 @@ void kp_app_refine(struct kp_app_ctx *ctx, unsigned app, unsigned confidence)
 
 bool kp_app_chat_wanted(const struct kp_app_ctx *ctx)
 {
-	return ctx->eng && ctx->eng->out && ctx->eng->cfg->chat_audit;
+	const struct kp_flow *f = ctx->flow;
+
+	if (!ctx->eng || !f || f->pol == KP_POL_BLOCKED || f->pol == KP_POL_CACHED)
+		return false;
+	if (ctx->eng->out && ctx->eng->cfg->chat_audit)
+		return true;
+	return kp_content_chat_for(kp_policy_content(ctx->eng->policy), f->app);
 }
 
 void kp_app_chat(const struct kp_app_ctx *ctx, const char *command, const char *from,
 		 const char *to, const uint8_t *text, size_t len)
 {
-	if (!kp_app_chat_wanted(ctx) || !ctx->flow)
+	struct kp_engine *e = ctx->eng;
+	const struct kp_content_rule_info *cr;
+
+	if (!kp_app_chat_wanted(ctx))
 		return;
-	kp_eve_chat(ctx->eng, ctx->flow, ctx->ts_us, ctx->dir, command, from, to, text, len);
-	ctx->eng->st.events++;
+	cr = kp_content_match_chat(kp_policy_content(e->policy), ctx->flow->app, text, len);
+	if (e->out && (e->cfg->chat_audit || cr)) {
+		kp_eve_chat(e, ctx->flow, ctx->ts_us, ctx->dir, command, from, to, text, len,
+			    cr ? cr->name : NULL, cr ? kp_content_action_name(cr->action) : NULL);
+		e->st.events++;
+	}
+	if (cr && cr->action == KP_CA_ALERT)
+		e->content.st.chat_alerts++;
+	if (cr && cr->action == KP_CA_BLOCK) {
+		struct kp_policy_rule_info ri = {cr->name, cr->file, cr->line, cr->text, cr->reset};
+
+		e->content.st.chats_blocked++;
+		kp_manage_block_content(e, (struct kp_flow *)ctx->flow, &ri, NULL);
+	}
 }
 
 void kp_expect_add(struct kp_app_ctx *ctx, int family, const uint8_t *addr, uint16_t port,

@@ -25,6 +25,10 @@ struct kp_app_ctx;
 struct kp_file;
 
 #define KP_FILE_SIZE_UNKNOWN UINT64_MAX
+/* Size unknown, but the protocol marks the end itself (HTTP chunked, a compressed body with a
+ * length): if the flow ends before the module closes the file, it is truncated. With
+ * KP_FILE_SIZE_UNKNOWN the body ends with its sender's FIN (complete then). */
+#define KP_FILE_SIZE_FRAMED (UINT64_MAX - 1)
 
 /* Object ids of P2P files, checked against the hash lists of file rules. */
 enum kp_hash_kind {
@@ -82,6 +86,8 @@ void kp_app_file_close(struct kp_app_ctx *ctx, struct kp_file *fi, enum kp_file_
  */
 void kp_app_file_announce(struct kp_app_ctx *ctx, const char *name, size_t name_len,
 			  uint64_t size);
+/* The newest announcement of this flow is void (FTP 4xx/5xx after RETR: nothing comes). */
+void kp_app_file_withdraw(struct kp_app_ctx *ctx);
 
 /*
  * A file named on this flow without its body: what = "torrent" (a file of a

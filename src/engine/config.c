@@ -14,7 +14,7 @@
 
 /* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
 enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG, OPT_BOOL, OPT_HEX32,
-		OPT_MODE, OPT_BYPASS };
+		OPT_MODE, OPT_BYPASS, OPT_SCANFAIL };
 
 struct opt {
 	const char *key;
@@ -103,6 +103,30 @@ static const struct opt opts[] = {
 	 "seconds a blocked tuple's reconnections are dropped (0 = no cache)"},
 	{"cache.bpf", OPT_BOOL, O(cache_bpf), 0, 0, 0,
 	 "yes: keep the cache in the kernel (tc ingress eBPF) when BPF is available"},
+	{"file.audit", OPT_BOOL, O(file_audit), 0, 0, 0,
+	 "yes: a file event for every file that crosses (HTTP, FTP, DCC, P2P transfers, torrents' file lists)"},
+	{"file.memcap", OPT_SIZE64, O(file_memcap), 0, 0, UINT64_MAX,
+	 "bytes of file contents buffered for scanning, all files of a pipeline; a file that does not fit passes unscanned (logged)"},
+	{"scan", OPT_BOOL, O(scan), 0, 0, 0,
+	 "yes: scan files with libclamav (HTTP, FTP, DCC downloads whole; BitTorrent and eDonkey pieces as they pass)"},
+	{"scan.db", OPT_STR, O(scan_db), sizeof(((struct kp_config *)0)->scan_db), 0, 0,
+	 "signature database: a directory (/var/lib/clamav) or one .cvd/.cld/.ndb/.hdb file; empty = /var/lib/clamav if it holds one, else the project's EICAR-only test database (with a warning)"},
+	{"scan.max_size", OPT_SIZE64, O(scan_max_size), 0, 0, 1ull << 31,
+	 "larger files pass unscanned (and their file event says so)"},
+	{"scan.timeout", OPT_U32, O(scan_timeout), 0, 1, 3600,
+	 "seconds a held file tail waits for its scan before scan.fail decides"},
+	{"scan.fail", OPT_SCANFAIL, O(scan_fail_closed), 0, 0, 0,
+	 "open | closed: what a scan that times out or fails does to the held tail"},
+	{"scan.threads", OPT_U32, O(scan_threads), 0, 0, 256,
+	 "scan threads (0 = one per CPU)"},
+	{"scan.hold", OPT_BOOL, O(scan_hold), 0, 0, 0,
+	 "yes: inline, hold the packet that completes an HTTP/FTP/DCC file until its scan says clean"},
+	{"scan.skip", OPT_STR, O(scan_skip), sizeof(((struct kp_config *)0)->scan_skip), 0, 0,
+	 "comma-separated globs on file names and content types of files not worth a scan (e.g. *.iso,video/*); they pass unscanned"},
+	{"scan.cache", OPT_U32, O(scan_cache), 0, 0, 1u << 24,
+	 "entries of the cache of scanned content (sha256 -> verdict); 0 = none"},
+	{"mark.class_mask", OPT_HEX32, O(mark_class_mask), 0, 0, 0xffffffffu,
+	 "packet mark bits that carry a bandwidth class on packets still inspected (not saved in conntrack; 0 = limits apply from bypass on only)"},
 	{"flow.timeout.bypassed", OPT_U32, TO(KP_TC_BYPASSED), 0, 1, 86400 * 30,
 	 "seconds a bypassed flow is kept without news from conntrack"},
 };
@@ -137,6 +161,7 @@ void kp_config_defaults(struct kp_config *c)
 	c->ipv6 = true;
 	strcpy(c->queues, "0");
 	c->mark_mask = 0x00ff0000u;
+	c->mark_class_mask = 0x0000ff00u;
 	c->queue_rcvbuf = 8u << 20;
 	c->queue_maxlen = 8192;
 	c->queue_batch = 64;
@@ -146,6 +171,12 @@ void kp_config_defaults(struct kp_config *c)
 	c->cache_ttl = 300;
 	c->cache_bpf = true;
 	c->shaper_link_bps = 10000000000ull;
+	c->file_memcap = 256ull << 20;
+	c->scan_max_size = 20ull << 20;
+	c->scan_timeout = 10;
+	c->scan_threads = 0;
+	c->scan_hold = true;
+	c->scan_cache = 4096;
 }
 
 /* Keys whose values are words: each word and the enum value it stands for. */
@@ -175,8 +206,16 @@ static const struct keyword kw_bypass[] = {
 	{NULL, 0, false},
 };
 
+static const struct keyword kw_scanfail[] = {
+	{"open", 0, false},
+	{"closed", 1, false},
+	{NULL, 0, false},
+};
+
 static const struct keyword *keywords(enum opt_type t)
 {
+	if (t == OPT_SCANFAIL)
+		return kw_scanfail;
 	return t == OPT_CSUM ? kw_csum : t == OPT_MODE ? kw_mode : kw_bypass;
 }
 
@@ -269,6 +308,9 @@ static int policy_line(struct kp_config *c, const char *key, const char *val, co
 	}
 	if (!strcmp(key, "rule"))
 		return kp_policy_add_rule(c->policy, val, file, line, err, errlen);
+	if (!strcmp(key, "file") || !strcmp(key, "chat"))
+		return kp_policy_add_content_rule(c->policy, key[0] == 'c', val, file, line, err,
+						  errlen);
 	return kp_policy_set(c->policy, key, val, err, errlen);
 }
 
@@ -317,14 +359,26 @@ static int bandwidth_line(struct kp_config *c, const char *val, char *err, size_
 		snprintf(err, errlen, "bandwidth: expected 'APP RATE [CEIL]' (e.g. bittorrent 20mbit)");
 		return -1;
 	}
-	for (i = 0; i < KP_APP__COUNT; i++)
-		if (!strcmp(kp_app_name(i), app))
-			break;
-	if (i == KP_APP__COUNT) {
-		snprintf(err, errlen, "bandwidth: unknown app '%s' (the labels of kp2padm(8))", app);
-		return -1;
+	if (!strncmp(app, "rule:", 5)) {
+		/* the flows a `rule = pass name=NAME` passes share one class */
+		if (!app[5] || strlen(app + 5) >= sizeof(r.rule)) {
+			snprintf(err, errlen, "bandwidth: 'rule:NAME' needs a rule name");
+			return -1;
+		}
+		snprintf(r.rule, sizeof(r.rule), "%s", app + 5);
+		r.app = KP_BW_RULE_BASE; /* set to the base plus the entry's index below */
+	} else {
+		for (i = 0; i < KP_APP__COUNT; i++)
+			if (!strcmp(kp_app_name(i), app))
+				break;
+		if (i == KP_APP__COUNT) {
+			snprintf(err, errlen,
+				 "bandwidth: unknown app '%s' (the labels of kp2padm(8), or rule:NAME)",
+				 app);
+			return -1;
+		}
+		r.app = (uint16_t)i;
 	}
-	r.app = (uint16_t)i;
 	r.rate_bps = parse_rate(rate);
 	r.ceil_bps = ceil ? parse_rate(ceil) : r.rate_bps;
 	if (!r.rate_bps || !r.ceil_bps || r.ceil_bps < r.rate_bps) {
@@ -334,12 +388,14 @@ static int bandwidth_line(struct kp_config *c, const char *val, char *err, size_
 		return -1;
 	}
 	for (i = 0; i < c->n_bw; i++)
-		if (c->bw[i].app == r.app)
+		if (r.rule[0] ? !strcmp(c->bw[i].rule, r.rule) : c->bw[i].app == r.app)
 			break;
 	if (i == KP_MAX_BW_RULES) {
-		snprintf(err, errlen, "bandwidth: at most %d applications", KP_MAX_BW_RULES);
+		snprintf(err, errlen, "bandwidth: at most %d classes", KP_MAX_BW_RULES);
 		return -1;
 	}
+	if (r.rule[0])
+		r.app = (uint16_t)(KP_BW_RULE_BASE + i);
 	c->bw[i] = r;
 	if (i == c->n_bw)
 		c->n_bw++;
@@ -358,7 +414,8 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 		snprintf(err, errlen, "shaper.link: bad rate '%s' (e.g. 10gbit)", val);
 		return -1;
 	}
-	if (!strcmp(key, "rule") || !strncmp(key, "policy.", 7))
+	if (!strcmp(key, "rule") || !strcmp(key, "file") || !strcmp(key, "chat") ||
+	    !strncmp(key, "policy.", 7))
 		return policy_line(c, key, val, file, line, err, errlen);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *o = &opts[i];
@@ -396,6 +453,7 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 		case OPT_CSUM:
 		case OPT_MODE:
 		case OPT_BYPASS:
+		case OPT_SCANFAIL:
 			return set_keyword(keywords(o->type), key, val, base, err, errlen);
 		case OPT_BOOL: {
 			bool b;
@@ -554,7 +612,8 @@ void kp_config_print_help(FILE *out)
 			break;
 		case OPT_CSUM:
 		case OPT_MODE:
-		case OPT_BYPASS: {
+		case OPT_BYPASS:
+		case OPT_SCANFAIL: {
 			int v;
 
 			memcpy(&v, base, sizeof(v));
@@ -597,4 +656,9 @@ void kp_config_print_help(FILE *out)
 		"[proto=tcp|udp] [reset]; ACTION pass|block; repeatable, first match wins",
 		"policy.unknown", "pass", "pass | block: flows no module recognised",
 		"policy.classifying", "pass", "pass | block: packets of flows still being classified");
+	fprintf(out, "  %-30s %-10s %s\n  %-30s %-10s %s\n", "file", "(none)",
+		"pass|audit|block [name=N] [app=A,..] [glob=GLOB,..] [hash=HEX,..] [hashes=PATH] "
+		"[reset]; repeatable, first match wins",
+		"chat", "(none)",
+		"audit|alert|block [name=N] [app=A,..] [keyword=WORD,..] [reset]; repeatable");
 }

@@ -19,6 +19,8 @@
 struct kp_policy;
 
 #define KP_MAX_BW_RULES 32
+/* Class ids of `bandwidth = rule:NAME` entries: KP_BW_RULE_BASE + entry index (mark value + 1). */
+#define KP_BW_RULE_BASE 127
 
 struct kp_config {
 	/* classification */
@@ -54,6 +56,7 @@ struct kp_config {
 	char queues[32];            /* "N" or "N:M" (the -q option overrides) */
 	char interfaces[512];       /* comma-separated gateway interfaces (eBPF cache, queue filter) */
 	uint32_t mark_mask;         /* packet/conntrack mark bits kp2padm owns */
+	uint32_t mark_class_mask;   /* packet mark bits for the bandwidth class of inspected packets */
 	uint32_t queue_rcvbuf, queue_maxlen, queue_batch;
 	bool queue_gso, queue_fail_open;
 	/* connection cache */
@@ -62,13 +65,26 @@ struct kp_config {
 
 	/* bandwidth: `bandwidth = APP RATE [CEIL]` lines, HTB classes on the interfaces */
 	struct kp_bw_rule {
-		uint16_t app;              /* enum kp_app_id */
+		uint16_t app;              /* enum kp_app_id, or KP_BW_RULE_BASE + index for rule: */
+		char rule[64];             /* rule:NAME: the pass rule whose flows share the class */
 		uint64_t rate_bps, ceil_bps; /* ceil 0 = rate */
 	} bw[KP_MAX_BW_RULES];
 	unsigned n_bw;
 	uint64_t shaper_link_bps;   /* the unlimited class's rate and every ceiling's cap */
 
-	/* policy (rules and policy.* keys); owned, built by kp_config_load */
+	/* content: files, scanning (content/, scan/) */
+	bool file_audit;            /* a file event for every file */
+	uint64_t file_memcap;       /* bytes buffered for scanning per pipeline */
+	bool scan;                  /* libclamav scanning on */
+	char scan_db[512];
+	uint64_t scan_max_size;
+	uint32_t scan_timeout;      /* seconds */
+	int scan_fail_closed;       /* scan.fail = closed */
+	uint32_t scan_threads, scan_cache;
+	bool scan_hold;
+	char scan_skip[512];        /* globs of names / content types not scanned */
+
+	/* policy (rules, file/chat rules and policy.* keys); owned, built by kp_config_load */
 	struct kp_policy *policy;
 };
 

@@ -47,6 +47,9 @@ int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
 	e->cls.buf_cap = cfg->classify_buffer;
 	e->cls.l7_cap = sigs ? cfg->sig_buffer : 0; /* no signatures: no l7 buffer */
 	kp_expect_table_init(&e->cls.expect, cfg->expect_ttl);
+	rc = kp_content_pipe_init(e);
+	if (rc)
+		goto fail_ft;
 	rc = kp_peer_cache_init(&e->cls.peers, cfg->peer_cache_size, cfg->peer_cache_ttl);
 	if (rc)
 		goto fail_ft;
@@ -119,6 +122,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 		}
 	}
 	kp_classify_flow_end(e, f);
+	kp_content_flow_end(e, f);
 	t = &e->st.app[f->app < KP_APP__COUNT ? f->app : 0];
 	t->flows++;
 	t->pkts += f->pkts[0] + f->pkts[1];
@@ -128,6 +132,9 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 		e->st.events++;
 	}
 	kp_classify_flow_free(e, f);
+	kp_content_flow_free(e, f);
+	if (e->pkt_flow == f)
+		e->pkt_flow = NULL;
 	e->cur_flow = saved_flow == f ? NULL : saved_flow;
 	e->cur_dir = saved_dir;
 	e->cur_new_pkt = saved_new;
@@ -170,6 +177,9 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 	int dir;
 
 	memset(v, 0, sizeof(*v));
+	e->pkt_flow = NULL;
+	if (e->content.outstanding)
+		kp_content_poll(e);
 	e->st.packets++;
 	e->st.bytes += p->len;
 	kp_engine_tick(e, p->ts_us);
@@ -191,6 +201,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		kp_manage_new_flow(e, f);
 	}
 	v->flow_id = f->id;
+	e->pkt_flow = f;
 	e->pkt_dir = dir;
 	e->pkt_seq = pi.seq;
 	e->pkt_ack = pi.ack;
@@ -237,6 +248,23 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 	}
 	v->app = f->app;
 	kp_manage_verdict(e, f, v);
+	if (e->content.hold_now) {
+		/* this packet completed a file under scan: it waits for the verdict */
+		if (v->action == KP_VERDICT_ACCEPT) {
+			v->action = KP_VERDICT_HOLD;
+			v->hold_id = e->content.hold_now;
+			v->bypass = false;
+			v->mark = 0;
+		}
+		e->content.hold_now = 0;
+	} else if (f->content && (f->content->held & (1u << dir)) && v->action == KP_VERDICT_ACCEPT &&
+		   (pi.payload_len || (pi.l4 == IPPROTO_TCP && (pi.tcp_flags & TCP_FIN)))) {
+		/* the sender's retransmission of a held tail (or what follows it) waits too */
+		v->action = KP_VERDICT_DROP;
+		v->bypass = false;
+		v->mark = 0;
+		e->content.st.held_retrans++;
+	}
 	kp_flow_table_touch(&e->ft, f, p->ts_us);
 out:
 	if (v->bypass)
@@ -250,6 +278,7 @@ void kp_engine_tick(struct kp_engine *e, uint64_t now_us)
 		e->now_us = now_us;
 	if (e->now_us >= e->next_sweep_us) {
 		kp_flow_table_expire(&e->ft, e->now_us);
+		kp_content_tick(e);
 		e->next_sweep_us = e->now_us + SWEEP_INTERVAL_US;
 	}
 }
@@ -257,6 +286,7 @@ void kp_engine_tick(struct kp_engine *e, uint64_t now_us)
 void kp_engine_flush(struct kp_engine *e)
 {
 	kp_flow_table_flush(&e->ft);
+	kp_content_drain(e, 120000); /* the scans of the last files: their events belong to this run */
 	e->now_us = 0;
 	e->next_sweep_us = 0;
 }
@@ -264,6 +294,7 @@ void kp_engine_flush(struct kp_engine *e)
 void kp_engine_fini(struct kp_engine *e)
 {
 	kp_flow_table_fini(&e->ft);
+	kp_content_pipe_fini(e);
 	kp_decoder_fini(&e->dec);
 	kp_peer_cache_fini(&e->cls.peers);
 	if (e->cls.scratch)

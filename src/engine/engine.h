@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "content/file.h"
 #include "classify/classify.h"
 #include "decode/decode.h"
 #include "engine/config.h"
@@ -34,6 +35,7 @@ struct kp_reset;
 enum kp_verdict_action {
 	KP_VERDICT_ACCEPT = 0,
 	KP_VERDICT_DROP,
+	KP_VERDICT_HOLD,  /* no verdict yet: the packet waits for a scan (hold_id); inline only */
 };
 
 struct kp_verdict {
@@ -42,6 +44,8 @@ struct kp_verdict {
 	uint16_t app;     /* the flow's label at this packet (for marks) */
 	uint64_t flow_id; /* 0 when the packet belongs to no flow */
 	uint32_t mark;    /* bits under the config's mark.mask to set (0: leave the mark alone) */
+	uint32_t class_mark; /* bits under mark.class_mask: the bandwidth class of an inspected packet */
+	uint64_t hold_id; /* KP_VERDICT_HOLD: released through content.release(hold_id, accept) */
 };
 
 /* One packet handed to the pipeline by a source. */
@@ -64,7 +68,7 @@ struct kp_app_totals {
 
 struct kp_engine_stats {
 	uint64_t packets, bytes;          /* everything handed in */
-	uint64_t verdict[2];              /* by action */
+	uint64_t verdict[3];              /* by action */
 	uint64_t bypass;                  /* packets whose verdict said bypass */
 	uint64_t csum_skipped;            /* packets not inspected for a bad checksum */
 	uint64_t flow_alloc_fail;
@@ -90,11 +94,13 @@ struct kp_engine {
 	struct kp_conncache *cache;    /* shared, thread-safe */
 	struct kp_reset *reset;        /* inline only: sends TCP resets */
 	bool inline_mode;              /* verdicts reach a kernel (bypassed flows stop coming) */
+	struct kp_content_pipe content; /* files, scans, held packets (content/file.h) */
 	struct kp_json json;           /* this pipeline's event builder */
 	struct kp_engine_stats st;
 	uint64_t now_us, next_sweep_us;
 	bool csum_lenient;             /* bad checksums counted, not enforced (rewritten capture) */
 	/* the packet in hand, for policy actions (resets) */
+	struct kp_flow *pkt_flow;
 	int pkt_dir;
 	uint32_t pkt_seq, pkt_ack;
 	uint8_t pkt_tcp_flags;

@@ -45,29 +45,30 @@ bool kp_manage_new_flow(struct kp_engine *e, struct kp_flow *f)
 	return true;
 }
 
-/* The policy said block: event, cache entry, resets. */
-static void block(struct kp_engine *e, struct kp_flow *f, const struct kp_policy_rule_info *ri)
+/*
+ * Blocks f: event, cache entry (policy blocks only), resets. The reset's
+ * sequence numbers come from a packet of the flow that is dropped: its
+ * receiver expects its seq and its sender expects its ack (dir = its direction).
+ */
+static void block_flow(struct kp_engine *e, struct kp_flow *f, const struct kp_policy_rule_info *ri,
+		       bool cache, bool have_pkt, int dir, uint32_t seq, uint32_t ack)
 {
 	bool reset = ri && ri->reset && f->key.l4 == IPPROTO_TCP;
 
 	f->pol = KP_POL_BLOCKED;
 	f->inspect_done = true;
 	e->st.blocked_flows++;
-	if (e->cache) {
+	if (cache && e->cache) {
 		struct kp_cc_key k;
 
 		cache_key(f, &k);
 		kp_conncache_add(e->cache, &k, e->now_us);
 	}
-	if (reset && e->reset && (e->pkt_tcp_flags & 0x10 /* ACK */)) {
-		/*
-		 * The packet in hand is dropped: its receiver expects its seq, and its
-		 * sender expects its ack. A bare SYN is simply dropped.
-		 */
+	if (reset && e->reset && have_pkt) {
 		const uint8_t *ca, *sa;
 		uint16_t cp, sp;
-		uint32_t cseq = e->pkt_dir == 0 ? e->pkt_seq : e->pkt_ack;
-		uint32_t sseq = e->pkt_dir == 0 ? e->pkt_ack : e->pkt_seq;
+		uint32_t cseq = dir == 0 ? seq : ack;
+		uint32_t sseq = dir == 0 ? ack : seq;
 
 		flow_ends(f, &ca, &sa, &cp, &sp);
 		if (kp_reset_send(e->reset, f->key.family, ca, cp, sa, sp, cseq, true, sseq,
@@ -76,9 +77,29 @@ static void block(struct kp_engine *e, struct kp_flow *f, const struct kp_policy
 	}
 	if (e->out) {
 		kp_eve_block(e, f, ri ? ri->name : NULL, ri ? ri->file : NULL, ri ? ri->line : 0,
-			     ri ? ri->text : NULL, reset, e->cache != NULL);
+			     ri ? ri->text : NULL, reset, cache && e->cache != NULL);
 		e->st.events++;
 	}
+}
+
+/* The policy said block. A bare SYN in hand is simply dropped (no reset). */
+static void block(struct kp_engine *e, struct kp_flow *f, const struct kp_policy_rule_info *ri)
+{
+	block_flow(e, f, ri, true, (e->pkt_tcp_flags & 0x10 /* ACK */) != 0, e->pkt_dir,
+		   e->pkt_seq, e->pkt_ack);
+}
+
+void kp_manage_block_content(struct kp_engine *e, struct kp_flow *f,
+			     const struct kp_policy_rule_info *ri, const struct kp_held_pkt *hp)
+{
+	if (f->pol == KP_POL_BLOCKED || f->pol == KP_POL_CACHED || f->ended)
+		return;
+	if (hp)
+		block_flow(e, f, ri, false, true, hp->dir, hp->seq, hp->ack);
+	else
+		block_flow(e, f, ri, false,
+			   e->pkt_flow == f && (e->pkt_tcp_flags & 0x10 /* ACK */) != 0,
+			   e->pkt_dir, e->pkt_seq, e->pkt_ack);
 }
 
 static void decide(struct kp_engine *e, struct kp_flow *f)
@@ -96,8 +117,13 @@ static void decide(struct kp_engine *e, struct kp_flow *f)
 	pf.app = f->app;
 	pf.classified = f->cls_state != KP_CLS_PENDING;
 	r = kp_policy_decide(e->policy, &pf, &ri);
-	if (r == KP_POLICY_PASS)
+	if (r == KP_POLICY_PASS) {
 		f->pol = KP_POL_PASSED;
+		/* a pass rule with a `bandwidth = rule:NAME` class gives its flows that class */
+		for (unsigned i = 0; ri && i < e->cfg->n_bw; i++)
+			if (e->cfg->bw[i].rule[0] && !strcmp(e->cfg->bw[i].rule, ri->name))
+				f->shape_value = (uint8_t)(e->cfg->bw[i].app + 1u);
+	}
 	else if (r == KP_POLICY_BLOCK)
 		block(e, f, ri);
 }
@@ -117,6 +143,17 @@ void kp_manage_drop_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_ve
 	v->mark = e->cfg->mark_mask;
 	if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK)
 		f->bypassed = true;
+}
+
+/* The mark value of f's bandwidth class, or 0 when it has none. */
+static unsigned class_value(const struct kp_engine *e, const struct kp_flow *f)
+{
+	if (f->shape_value)
+		return f->shape_value;
+	for (unsigned i = 0; i < e->cfg->n_bw; i++)
+		if (!e->cfg->bw[i].rule[0] && e->cfg->bw[i].app == f->app)
+			return f->app + 1u;
+	return 0;
 }
 
 void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict *v)
@@ -142,10 +179,19 @@ void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict
 		break;
 	}
 	v->bypass = f->inspect_done;
+	if (!v->bypass && e->cfg->n_bw && e->cfg->mark_class_mask && kernel_decides(e)) {
+		/* still inspected: this packet alone carries its bandwidth class */
+		unsigned cv = class_value(e, f);
+
+		if (cv)
+			v->class_mark = ((uint32_t)cv << __builtin_ctz(e->cfg->mark_class_mask)) &
+					e->cfg->mark_class_mask;
+	}
 	if (v->bypass && kernel_decides(e)) {
 		unsigned shift = (unsigned)__builtin_ctz(mask);
 
-		v->mark = ((uint32_t)(f->app + 1u) << shift) & mask;
+		v->mark = ((uint32_t)(f->shape_value ? f->shape_value : f->app + 1u) << shift) &
+			  mask;
 		if (!v->mark || v->mark == mask) /* app id does not fit: lowest bit = decided, passed */
 			v->mark = mask & (~mask + 1u);
 		if (e->inline_mode && e->cfg->bypass == KP_BYPASS_MARK && !f->bypassed) {

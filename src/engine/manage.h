@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "policy/policy.h"
 
 /* A new flow's first packet: true if the connection cache drops it (flow marked cached). */
 bool kp_manage_new_flow(struct kp_engine *e, struct kp_flow *f);
@@ -26,6 +27,22 @@ void kp_manage_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict
  * saves in conntrack so that the flow's later packets drop in the kernel.
  */
 void kp_manage_drop_verdict(struct kp_engine *e, struct kp_flow *f, struct kp_verdict *v);
+
+/* A packet of a flow that was held and is now dropped (its seq/ack make the resets). */
+struct kp_held_pkt {
+	int dir;
+	uint32_t seq, ack;
+};
+
+/*
+ * Blocks f because of its content (a file or chat rule, a listed hash, a virus):
+ * drop from now on, a block event naming ri (its text says why), resets if
+ * ri->reset (from hp, or from the packet in hand when it is f's). Unlike a policy
+ * block, the tuple does not go into the connection cache: the same client and
+ * server may exchange other, harmless content.
+ */
+void kp_manage_block_content(struct kp_engine *e, struct kp_flow *f,
+			     const struct kp_policy_rule_info *ri, const struct kp_held_pkt *hp);
 
 /* conntrack destroyed the entry of a connection (original-direction tuple, host-order ports). */
 struct kp_ct_end_info {

@@ -22,6 +22,7 @@
 
 struct kp_app_module;
 struct kp_probe_bufs;
+struct kp_flow_content;
 
 enum kp_tcp_state {
 	KP_TCP_NONE = 0,  /* UDP, or TCP without a handshake seen */
@@ -95,9 +96,11 @@ struct kp_flow {
 	uint8_t pol;              /* enum kp_flow_pol */
 	bool bypassed;            /* a verdict carried the bypass mark: the kernel skips the queue */
 	bool ct_counted;          /* counters were replaced by conntrack's totals at its end */
+	uint8_t shape_value;      /* mark value of a rule's bandwidth class (0: the app's) */
 	int16_t sig;              /* user signature index that labelled it, -1 none */
 	uint64_t parent_id;       /* control flow (ftp-data, DCC), 0 none */
 	struct kp_probe_bufs *pb; /* owned: probe buffers, freed when classification ends */
+	struct kp_flow_content *content; /* owned: open files, pieces (content/file.h); NULL none */
 
 	/* TCP reassembly, per direction (stream/). */
 	struct kp_stream_dir sd[2];

@@ -7,6 +7,7 @@
  * tear-down that removes what was installed.
  */
 #include "inline/daemon.h"
+#include "content/setup.h"
 #include "app/app.h"
 #include "engine/engine.h"
 #include "engine/manage.h"
@@ -24,6 +25,7 @@
 #include "policy/reset.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -184,6 +186,7 @@ static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, 
 			.ifaces = ifaces,
 			.n_ifaces = nif,
 			.mark_mask = cfg->mark_mask,
+			.class_mask = cfg->mark_class_mask,
 			.classes = cl,
 			.n_classes = cfg->n_bw,
 			.link_bps = cfg->shaper_link_bps,
@@ -203,7 +206,8 @@ static int shaper_start(const struct kp_config *cfg, const char *const *ifaces, 
 			for (unsigned i = 0; i < cfg->n_bw; i++)
 				fprintf(stderr, "kp2padm: bandwidth: %s at %.3g Mbit/s (ceil %.3g) "
 						"on every interface\n",
-					kp_app_name(cfg->bw[i].app), cfg->bw[i].rate_bps / 1e6,
+					cfg->bw[i].rule[0] ? cfg->bw[i].rule : kp_app_name(cfg->bw[i].app),
+					cfg->bw[i].rate_bps / 1e6,
 					cfg->bw[i].ceil_bps / 1e6);
 		return 0;
 	}
@@ -303,6 +307,9 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 	struct kp_nf_config nc;
 	struct kp_stats_ctx sc;
 	struct kp_shaper *shaper = NULL;
+	struct kp_content_shared content;
+	bool content_open = false;
+	bool threaded_out = false;
 	bool rules = false;
 	int rc = 1;
 	unsigned started = 0;
@@ -332,6 +339,19 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		return 1;
 	}
 	cfg->policy = NULL; /* the holder owns it */
+	for (unsigned i = 0; i < cfg->n_bw; i++) {
+		struct kp_policy *p = kp_policy_holder_get(ph);
+		bool ok = !cfg->bw[i].rule[0] ||
+			  kp_policy_rule_action(p, cfg->bw[i].rule) == KP_POLICY_PASS;
+
+		kp_policy_put(p);
+		if (!ok) {
+			fprintf(stderr, "kp2padm: bandwidth = rule:%s: no `rule = pass name=%s` in the "
+					"policy\n", cfg->bw[i].rule, cfg->bw[i].rule);
+			kp_policy_holder_free(ph);
+			return 1;
+		}
+	}
 	if (!a->quiet)
 		describe_policy(ph, "kp2padm: policy:\n");
 
@@ -365,6 +385,17 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 		reset = NULL;
 	}
 
+	if (kp_content_shared_open(&content, cfg, a->quiet ? NULL : stderr, err, sizeof(err))) {
+		fprintf(stderr, "kp2padm: %s\n", err);
+		goto out;
+	}
+	content_open = true;
+	if (cfg->scan && !a->quiet)
+		fprintf(stderr, "kp2padm: scanning with %s (files up to %" PRIu64
+				" bytes, hold %s, scan.fail = %s)\n",
+			content.db, cfg->scan_max_size, cfg->scan_hold ? "on" : "off",
+			cfg->scan_fail_closed ? "closed" : "open");
+
 	w = calloc(qcount, sizeof(*w));
 	if (!w)
 		goto out;
@@ -380,6 +411,7 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			.policy = ph,
 			.cache = cache,
 			.reset = reset,
+			.content = &content,
 		};
 
 		if (kp_worker_init(&w[i], &wc, err, sizeof(err))) {
@@ -395,6 +427,11 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			ct = NULL;
 		}
 	}
+	/* events leave the packet path through a queue and a writer thread of their own */
+	threaded_out = kp_output_start_thread(a->out, 0) == 0;
+	if (!threaded_out)
+		fprintf(stderr, "kp2padm: warning: no event writer thread: events are written "
+				"by the workers\n");
 	for (unsigned i = 0; i < qcount; i++)
 		if (kp_worker_start(&w[i], err, sizeof(err))) {
 			fprintf(stderr, "kp2padm: %s\n", err);
@@ -443,7 +480,8 @@ int kp_daemon_run(const struct kp_daemon_args *a)
 			kp_stats_write(&sc, ct ? kp_ct_events_lost(ct) : 0);
 			next_stats = mono_s() + cfg->stats_interval;
 		}
-		kp_output_flush(a->out);
+		if (!threaded_out) /* the writer thread flushes after every batch itself */
+			kp_output_flush(a->out);
 	}
 	if (!a->quiet)
 		fprintf(stderr, "kp2padm: stopping\n");
@@ -462,6 +500,14 @@ out:
 	if (started) {
 		kp_stats_init(&sc, w, started, cache, a->out); /* the shaper is gone by now */
 		kp_stats_write(&sc, ct ? kp_ct_events_lost(ct) : 0);
+	}
+	/* the scanner's last verdicts reach the workers, whose fini writes their events */
+	if (content_open) {
+		kp_content_shared_close(&content);
+		for (unsigned i = 0; i < started; i++) {
+			w[i].eng.content.scanner = NULL;
+			w[i].eng.content.blocklist = NULL;
+		}
 	}
 	for (unsigned i = 0; i < started; i++)
 		kp_worker_fini(&w[i]);

@@ -43,8 +43,16 @@ static void shaper_members(struct kp_stats_ctx *s, struct kp_json *j)
 		kp_json_arr(j, s->ifaces[i]);
 		for (int k = 0; k < n; k++) {
 			kp_json_obj(j, NULL);
-			kp_json_str(j, "app", cs[k].app == KP_SHAPER_APP_DEFAULT ? "(unlimited)"
-										   : kp_app_name(cs[k].app));
+			const struct kp_config *cfg = s->nw ? s->w[0].c.cfg : NULL;
+			unsigned ri = cs[k].app - KP_BW_RULE_BASE;
+
+			if (cs[k].app != KP_SHAPER_APP_DEFAULT && cs[k].app >= KP_BW_RULE_BASE && cfg &&
+			    ri < cfg->n_bw)
+				kp_json_str(j, "rule", cfg->bw[ri].rule);
+			else
+				kp_json_str(j, "app", cs[k].app == KP_SHAPER_APP_DEFAULT
+							      ? "(unlimited)"
+							      : kp_app_name(cs[k].app));
 			kp_json_u64(j, "bytes", cs[k].bytes);
 			kp_json_u64(j, "packets", cs[k].packets);
 			kp_json_u64(j, "drops", cs[k].drops);
@@ -116,6 +124,9 @@ static void sum(struct kp_worker_snapshot *t, const struct kp_worker_snapshot *s
 	t->nfq_csum_partial += s->nfq_csum_partial;
 	t->nfq_truncated += s->nfq_truncated;
 	t->ct_inbox_dropped += s->ct_inbox_dropped;
+	kp_content_stats_add(&t->content, &s->content);
+	t->nfq_held += s->nfq_held;
+	t->nfq_released += s->nfq_released;
 }
 
 static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s)
@@ -143,6 +154,11 @@ static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s
 	kp_json_u64(j, "gso", s->nfq_gso);
 	kp_json_u64(j, "csum_partial", s->nfq_csum_partial);
 	kp_json_u64(j, "truncated", s->nfq_truncated);
+	kp_json_u64(j, "held", s->nfq_held);
+	kp_json_u64(j, "released", s->nfq_released);
+	kp_json_end(j);
+	kp_json_obj(j, "content");
+	kp_eve_content_stats(j, &s->content);
 	kp_json_end(j);
 }
 

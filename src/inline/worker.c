@@ -2,10 +2,14 @@
 /* One inline worker thread: NFQUEUE batch in, pipeline, verdicts out (see worker.h). */
 #include "inline/worker.h"
 #include "engine/manage.h"
+#include "content/setup.h"
 #include "io/nfq.h"
 #include "kern/ct_events.h"
 #include "policy/policy.h"
 
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,37 @@ static uint64_t now_ns(clockid_t c)
 
 	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The engine's verdict on a held packet: find it and tell the kernel. */
+static void release_hold(void *arg, uint64_t hold_id, bool accept)
+{
+	struct kp_worker *w = arg;
+
+	for (size_t i = 0; i < w->n_holds; i++) {
+		if (w->holds[i].hold_id != hold_id)
+			continue;
+		if (w->q)
+			kp_nfq_release(w->q, w->holds[i].queue, w->holds[i].pkt_id,
+				       accept ? NF_ACCEPT : NF_DROP);
+		w->holds[i] = w->holds[--w->n_holds];
+		return;
+	}
+}
+
+static bool remember_hold(struct kp_worker *w, uint64_t hold_id, const struct kp_nfq_pkt *np)
+{
+	if (w->n_holds == w->cap_holds) {
+		size_t cap = w->cap_holds ? w->cap_holds * 2 : 16;
+		struct kp_worker_hold *n = realloc(w->holds, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		w->holds = n;
+		w->cap_holds = cap;
+	}
+	w->holds[w->n_holds++] = (struct kp_worker_hold){hold_id, np->id, np->queue};
+	return true;
 }
 
 int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *err, size_t errlen)
@@ -56,6 +91,10 @@ int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *
 		return -1;
 	}
 	w->engine_ready = true;
+	if (c->content)
+		kp_content_attach(&w->eng, c->content);
+	w->eng.content.release = release_hold;
+	w->eng.content.release_arg = w;
 	w->eng.inline_mode = true;
 	w->eng.cache = c->cache;
 	w->eng.reset = c->reset;
@@ -80,6 +119,19 @@ static int on_packet(void *arg, const struct kp_nfq_pkt *np, uint32_t *mark, boo
 		return NF_ACCEPT;
 	}
 	kp_engine_process(&w->eng, &np->pkt, &v);
+	if (v.action == KP_VERDICT_HOLD) {
+		if (remember_hold(w, v.hold_id, np))
+			return KP_NFQ_HOLD;
+		return NF_ACCEPT; /* no memory to remember it: the tail passes (fail open) */
+	}
+	if (v.class_mark && v.action == KP_VERDICT_ACCEPT && !v.mark) {
+		/* an inspected packet's bandwidth class: not saved in conntrack (no bypass) */
+		uint32_t cmask = w->c.cfg->mark_class_mask;
+
+		*mark = (np->pkt.mark & ~cmask) | v.class_mark;
+		*set_mark = *mark != np->pkt.mark;
+		return NF_ACCEPT;
+	}
 	if (!v.mark)
 		return v.action == KP_VERDICT_DROP ? NF_DROP : NF_ACCEPT;
 	*mark = (np->pkt.mark & ~mask) | v.mark;
@@ -141,6 +193,9 @@ static void take_snapshot(struct kp_worker *w)
 	w->snap.nfq_gso = qs->gso;
 	w->snap.nfq_csum_partial = qs->csum_partial;
 	w->snap.nfq_truncated = qs->truncated;
+	w->snap.nfq_held = qs->held;
+	w->snap.nfq_released = qs->released;
+	w->snap.content = w->eng.content.st;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -154,8 +209,20 @@ static void *run(void *arg)
 		uint64_t mono;
 		int n;
 
+		struct pollfd pf[2] = {
+			{.fd = kp_nfq_fd(w->q), .events = POLLIN},
+			{.fd = w->eng.content.doneq_ok ? w->eng.content.doneq.efd : -1, .events = POLLIN},
+		};
+
 		w->eng.policy = pol;
-		n = kp_nfq_run_once(w->q, 100, on_packet, w);
+		/* scan verdicts release held packets: they must not wait behind the queue's timeout */
+		n = 0;
+		if (poll(pf, 2, 100) > 0) {
+			if (pf[1].revents & POLLIN)
+				kp_content_poll(&w->eng);
+			if (pf[0].revents)
+				n = kp_nfq_run_once(w->q, 0, on_packet, w);
+		}
 		w->eng.policy = NULL;
 		kp_policy_put(pol);
 		if (n < 0) {
@@ -268,5 +335,7 @@ void kp_worker_fini(struct kp_worker *w)
 	}
 	free(w->inbox);
 	w->inbox = NULL;
+	free(w->holds);
+	w->holds = NULL;
 	pthread_mutex_destroy(&w->lock);
 }

@@ -21,6 +21,14 @@
 struct kp_nfq;
 struct kp_policy_holder;
 struct kp_ct_end;
+struct kp_content_shared;
+
+/* A packet left in the kernel's queue until a scan verdict (KP_VERDICT_HOLD). */
+struct kp_worker_hold {
+	uint64_t hold_id;
+	uint32_t pkt_id;
+	uint16_t queue;
+};
 
 struct kp_worker_config {
 	const struct kp_config *cfg;
@@ -33,6 +41,7 @@ struct kp_worker_config {
 	struct kp_policy_holder *policy;
 	struct kp_conncache *cache;
 	struct kp_reset *reset;
+	struct kp_content_shared *content; /* scanner and block list (may be NULL) */
 };
 
 /* What the main thread may read of a worker (a copy taken under the lock). */
@@ -44,6 +53,8 @@ struct kp_worker_snapshot {
 	uint64_t nfq_received, nfq_bytes, nfq_enobufs, nfq_verdicts, nfq_batches, nfq_gso,
 		nfq_csum_partial, nfq_truncated;
 	uint64_t ct_inbox_dropped;
+	struct kp_content_stats content;
+	uint64_t nfq_held, nfq_released;
 };
 
 struct kp_worker {
@@ -59,6 +70,8 @@ struct kp_worker {
 	struct kp_ct_end *inbox;
 	size_t n_inbox, cap_inbox;
 	struct kp_worker_snapshot snap;
+	struct kp_worker_hold *holds;  /* worker thread only */
+	size_t n_holds, cap_holds;
 };
 
 /* Sets up the pipeline and binds the queue (no thread yet). */

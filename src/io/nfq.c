@@ -52,6 +52,7 @@ struct kp_nfq_qstate {
 	bool seen;        /* some packet of this queue was seen: last_id is valid */
 	uint32_t run_id;
 	uint32_t last_id;
+	uint32_t held;    /* packets held without a verdict (KP_NFQ_HOLD): no batch verdicts then */
 };
 
 struct kp_nfq {
@@ -156,7 +157,7 @@ static int flush_verdicts(struct kp_nfq *q)
 		struct kp_nfq_qstate *qs = &q->queues[r->qi];
 		struct nlmsghdr *nlh;
 
-		if (r->verdict == NF_ACCEPT && !r->set_mark) {
+		if (r->verdict == NF_ACCEPT && !r->set_mark && !qs->held) {
 			qs->run = true;
 			qs->run_id = r->id;
 			continue;
@@ -267,6 +268,12 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 	mark = p.pkt.mark;
 	if (cb)
 		verdict = cb(arg, &p, &mark, &set_mark);
+	if (verdict == KP_NFQ_HOLD) {
+		/* no verdict now: kp_nfq_release() gives it later; no batch may cover it meanwhile */
+		q->queues[qi].held++;
+		q->st.held++;
+		return;
+	}
 	if (verdict != NF_ACCEPT)
 		q->st.drops += verdict == NF_DROP;
 	if (set_mark)
@@ -352,6 +359,31 @@ int kp_nfq_run_once(struct kp_nfq *q, int timeout_ms, kp_nfq_cb cb, void *arg)
 	}
 	flush_verdicts(q);
 	return fatal ? -1 : handled;
+}
+
+int kp_nfq_release(struct kp_nfq *q, uint16_t queue, uint32_t id, int verdict)
+{
+	struct nlmsghdr *nlh;
+	size_t pos;
+	int qi = queue_index(q, queue);
+
+	if (qi < 0)
+		return -1;
+	/* verdicts recorded so far go first, then this one alone */
+	flush_verdicts(q);
+	pos = 0;
+	nlh = tx_put(q, &pos, NFQNL_MSG_VERDICT, queue);
+	if (!nlh)
+		return -1;
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	tx_done(&pos, nlh);
+	q->st.verdicts_sent++;
+	if (verdict == NF_DROP)
+		q->st.drops++;
+	if (q->queues[qi].held)
+		q->queues[qi].held--;
+	q->st.released++;
+	return send_tx(q, pos);
 }
 
 /* ---- configuration ---- */

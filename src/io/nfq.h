@@ -64,6 +64,7 @@ struct kp_nfq_stats {
 	uint64_t copied;       /* bytes the kernel copied to us (bytes: their length on the wire) */
 	uint64_t received, bytes, enobufs, verdicts_sent, batch_msgs, gso, csum_partial,
 		recv_errors, truncated;
+	uint64_t held, released;       /* packets held for a later verdict, and released */
 	uint64_t drops, marks;         /* verdicts by kind (accepts = received - drops) */
 	uint64_t nl_errors;            /* NLMSG_ERROR answers to verdicts (e.g. unknown id) */
 	uint64_t send_errors;          /* verdict sendto failures */
@@ -83,7 +84,10 @@ struct kp_nfq_pkt {
 };
 
 /* The callback decides one packet: returns the verdict (NF_ACCEPT/NF_DROP) and, if *set_mark,
- * the mark to set. *set_mark is false and *mark is the packet's current mark on entry. */
+ * the mark to set. *set_mark is false and *mark is the packet's current mark on entry.
+ * KP_NFQ_HOLD: no verdict now; the caller gives it later with kp_nfq_release() (the packet
+ * stays in the kernel's queue meanwhile, and accepts are no longer batched on that queue). */
+#define KP_NFQ_HOLD 0x7fff
 typedef int (*kp_nfq_cb)(void *arg, const struct kp_nfq_pkt *p, uint32_t *mark, bool *set_mark);
 
 /* Opens the socket and binds the queues. 0, or -1 with err set. A refused GSO/fail-open flag
@@ -96,6 +100,8 @@ int kp_nfq_fd(const struct kp_nfq *q);
  * first), calls cb for each in order, then sends the verdicts. Returns packets handled (>=0), or
  * -1 on a fatal error (err via kp_nfq_error). EINTR returns 0. ENOBUFS is counted and survived. */
 int kp_nfq_run_once(struct kp_nfq *q, int timeout_ms, kp_nfq_cb cb, void *arg);
+/* The verdict of a held packet (queue number, packet id): sent at once. 0 or -1. */
+int kp_nfq_release(struct kp_nfq *q, uint16_t queue, uint32_t id, int verdict);
 /* Changes the copy range of every bound queue (e.g. headers only while no flow needs payload).
  * 0 or -1 (err via kp_nfq_error). */
 int kp_nfq_set_copy_range(struct kp_nfq *q, uint32_t copy_range);

@@ -316,6 +316,10 @@ int kp_shaper_install(struct kp_shaper **out, const struct kp_shaper_config *c, 
 	}
 	s->skel->rodata->kp_shape_mask = mask;
 	s->skel->rodata->kp_shape_shift = shift;
+	if (c->class_mask) {
+		s->skel->rodata->kp_shape_cmask = c->class_mask;
+		s->skel->rodata->kp_shape_cshift = (uint32_t)__builtin_ctz(c->class_mask);
+	}
 	rc = kp_shape_bpf__load(s->skel);
 	if (rc) {
 		kp_set_err(err, errlen, "shaper: loading the bpf program: %s", strerror(-rc));

@@ -28,7 +28,7 @@
 #define KP_SHAPER_DEFAULT_LINK_BPS 10000000000ull
 
 struct kp_shaper_class {
-	uint16_t app;              /* enum kp_app_id (src/app/app.h) */
+	uint16_t app;              /* class id: an enum kp_app_id, or KP_BW_RULE_BASE + n (a rule's) */
 	uint64_t rate_bps;         /* guaranteed rate, bit/s (> 0) */
 	uint64_t ceil_bps;         /* ceiling, bit/s; 0 = rate */
 };
@@ -37,6 +37,7 @@ struct kp_shaper_config {
 	const char *const *ifaces; /* egress interfaces (both sides of a gateway) */
 	unsigned n_ifaces;
 	uint32_t mark_mask;        /* 0 = 0x00ff0000 */
+	uint32_t class_mask;       /* class bits of inspected packets (0 = none) */
 	const struct kp_shaper_class *classes;
 	unsigned n_classes;
 	uint64_t link_bps;         /* default class's rate and every ceiling's cap; 0 = 10 Gbit/s */

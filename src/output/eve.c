@@ -55,7 +55,7 @@ static void module_members(struct kp_json *j, const struct kp_flow *f)
 }
 
 /* timestamp, flow_id, event_type, the 5-tuple (src = client), app_proto. */
-static void head(struct kp_engine *e, const struct kp_flow *f, uint64_t ts, const char *type)
+void kp_eve_head(struct kp_engine *e, const struct kp_flow *f, uint64_t ts, const char *type)
 {
 	struct kp_json *j = &e->json;
 	char a[64];
@@ -86,7 +86,7 @@ void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule
 {
 	struct kp_json *j = &e->json;
 
-	head(e, f, e->now_us > f->last_us ? e->now_us : f->last_us, "block");
+	kp_eve_head(e, f, e->now_us > f->last_us ? e->now_us : f->last_us, "block");
 	kp_json_obj(j, "block");
 	kp_json_str(j, "action", reset ? "reset" : "drop");
 	if (rule_name)
@@ -111,11 +111,11 @@ void kp_eve_block(struct kp_engine *e, const struct kp_flow *f, const char *rule
 
 void kp_eve_chat(struct kp_engine *e, const struct kp_flow *f, uint64_t ts_us, int dir,
 		 const char *command, const char *from, const char *to, const uint8_t *text,
-		 size_t len)
+		 size_t len, const char *rule, const char *action)
 {
 	struct kp_json *j = &e->json;
 
-	head(e, f, ts_us, "chat");
+	kp_eve_head(e, f, ts_us, "chat");
 	kp_json_obj(j, "chat");
 	kp_json_str(j, "app", kp_app_name(f->app));
 	kp_json_str(j, "command", command);
@@ -123,6 +123,10 @@ void kp_eve_chat(struct kp_engine *e, const struct kp_flow *f, uint64_t ts_us, i
 	kp_json_str(j, "to", to);
 	kp_json_strn(j, "text", text, len);
 	kp_json_str(j, "direction", dir == 0 ? "toserver" : "toclient");
+	if (rule) {
+		kp_json_str(j, "rule", rule);
+		kp_json_str(j, "action", action);
+	}
 	kp_json_end(j);
 	kp_json_end(j);
 	if (!j->oom)
@@ -133,7 +137,7 @@ void kp_eve_flow(struct kp_engine *e, const struct kp_flow *f, enum kp_flow_end_
 {
 	struct kp_json *j = &e->json;
 
-	head(e, f, f->last_us, "flow");
+	kp_eve_head(e, f, f->last_us, "flow");
 	kp_json_u64(j, "app_proto_confidence", f->confidence);
 	kp_json_u64(j, "pkts_toserver", f->pkts[0]);
 	kp_json_u64(j, "pkts_toclient", f->pkts[1]);

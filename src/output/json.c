@@ -146,7 +146,8 @@ void kp_json_escape(struct kp_json *j, const void *sv, size_t n)
 		}
 		l = utf8_seq(s + i, n - i);
 		if (l == 0) {
-			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			/* not UTF-8: the byte as a lone low surrogate U+DC80..U+DCFF (json.h) */
+			snprintf(tmp, sizeof(tmp), "\\udc%02x", c);
 			put(j, tmp, 6);
 			i++;
 			continue;

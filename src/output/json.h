@@ -1,9 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A small JSON builder over a growable buffer. Every event kp2padm writes is
- * built here, so that escaping of hostile strings happens in exactly one place:
- * valid UTF-8 passes through, control characters and '"' '\\' are escaped,
- * and each byte of an invalid UTF-8 sequence becomes "\u00XX".
+ * built here, so that escaping of hostile strings happens in exactly one place.
+ *
+ * The string escaping is exact and reversible, for any bytes:
+ *  - '"' and '\\' become \" and \\; newline, CR and tab become \n \r \t;
+ *    every other byte below 0x20, and 0x7f, becomes \u00XX (lowercase hex);
+ *  - a valid UTF-8 sequence (shortest form, no surrogates, at most U+10FFFF)
+ *    is copied as it is;
+ *  - every other byte (0x80..0xff that does not start or belong to a valid
+ *    sequence) becomes \udcXX, the lone low surrogate U+DC00 + byte. This is
+ *    Python's "surrogateescape" (PEP 383): no valid UTF-8 text can produce a
+ *    surrogate, so the mapping is one to one, and
+ *      json.loads(line)[key].encode("utf-8", "surrogateescape")
+ *    gives back exactly the original bytes. (A real U+00XX in the input is
+ *    valid UTF-8 and passes through, so the two never collide, which is why
+ *    \u00XX is not used for invalid bytes.) The line stays valid JSON (RFC 8259
+ *    grammar); some parsers replace a lone surrogate with U+FFFD (jq, Go) and
+ *    strict ones may refuse it (serde_json by default).
  *
  * Usage: kp_json_begin(j); kp_json_str(j, "key", "v"); kp_json_obj(j, "tls");
  * ... kp_json_end(j); kp_json_end(j); then j->buf holds one line (no newline).

@@ -66,6 +66,23 @@ void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const
 			"policy: %" PRIu64 " flows blocked, %" PRIu64
 			" reconnections dropped by the connection cache\n",
 			e->st.blocked_flows, e->st.cached_flows);
+	if (e->content.st.files || e->content.st.listed || e->content.st.searches ||
+	    e->content.st.scans_submitted) {
+		const struct kp_content_stats *c = &e->content.st;
+
+		fprintf(out,
+			"content: %" PRIu64 " files (%" PRIu64 " bytes), %" PRIu64 " listed, %" PRIu64
+			" searches, %" PRIu64 " blocked by name, %" PRIu64 " by hash\n",
+			c->files, c->bytes, c->listed, c->searches, c->files_blocked,
+			c->hashes_blocked);
+		if (c->scans_submitted || c->unscanned_large)
+			fprintf(out,
+				"scan: %" PRIu64 " scanned (%" PRIu64 " from the cache), %" PRIu64
+				" infected, %" PRIu64 " errors, %" PRIu64 " too large, %" PRIu64
+				" over file.memcap, %" PRIu64 " refused (queue full)\n",
+				c->scans_done, c->scans_cached, c->infected, c->scan_errors,
+				c->unscanned_large, c->unscanned_memcap, c->scan_rejected);
+	}
 	if (wall_s > 0)
 		fprintf(out, "time: %.3f s, %.0f packets/s, %.3f Gbit/s\n", wall_s,
 			(double)e->st.packets / wall_s, (double)e->st.bytes * 8 / wall_s / 1e9);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "policy/content_rules.h"
 
 #define NAME_MAX_LEN 63
 #define APP_WORDS ((KP_APP__COUNT + 31) / 32)
@@ -48,6 +49,7 @@ struct kp_policy {
 	struct rule *rules;
 	unsigned nrules, cap;
 	bool has_app_rules;
+	struct kp_content_rules *content; /* file = / chat = rules; NULL: none */
 };
 
 struct kp_policy_holder {
@@ -79,6 +81,7 @@ static void rule_free(struct rule *r)
 
 static void policy_free(struct kp_policy *p)
 {
+	kp_content_rules_free(p->content);
 	for (unsigned i = 0; i < p->nrules; i++)
 		rule_free(&p->rules[i]);
 	free(p->rules);
@@ -388,6 +391,31 @@ fail:
 
 #undef FAIL
 
+static struct kp_content_rules *content_of(struct kp_policy *p)
+{
+	if (!p->content)
+		p->content = kp_content_rules_new();
+	return p->content;
+}
+
+int kp_policy_add_content_rule(struct kp_policy *p, bool chat, const char *text,
+			       const char *file, unsigned line, char *err, size_t errlen)
+{
+	struct kp_content_rules *r = content_of(p);
+
+	if (!r) {
+		snprintf(err, errlen, "%s:%u: out of memory", file ? file : "-", line);
+		return -1;
+	}
+	return chat ? kp_content_add_chat_rule(r, text, file, line, err, errlen)
+		    : kp_content_add_file_rule(r, text, file, line, err, errlen);
+}
+
+const struct kp_content_rules *kp_policy_content(const struct kp_policy *p)
+{
+	return p ? p->content : NULL;
+}
+
 int kp_policy_set(struct kp_policy *p, const char *key, const char *val, char *err,
 		  size_t errlen)
 {
@@ -492,6 +520,14 @@ bool kp_policy_unknown_blocks(const struct kp_policy *p)
 	return p->unknown == KP_POLICY_BLOCK;
 }
 
+enum kp_policy_result kp_policy_rule_action(const struct kp_policy *p, const char *name)
+{
+	for (unsigned i = 0; p && i < p->nrules; i++)
+		if (!strcmp(p->rules[i].info.name, name))
+			return p->rules[i].action;
+	return KP_POLICY_UNDECIDED;
+}
+
 unsigned kp_policy_rule_count(const struct kp_policy *p)
 {
 	return p->nrules;
@@ -563,6 +599,14 @@ void kp_policy_describe(const struct kp_policy *p, FILE *out)
 		p->nrules, p->nrules == 1 ? "" : "s",
 		p->unknown == KP_POLICY_BLOCK ? "block" : "pass",
 		p->classifying == KP_POLICY_BLOCK ? "block" : "pass");
+	if (p->content) {
+		fprintf(out, "policy: %u file rule%s, %u chat rule%s\n",
+			kp_content_file_rule_count(p->content),
+			kp_content_file_rule_count(p->content) == 1 ? "" : "s",
+			kp_content_chat_rule_count(p->content),
+			kp_content_chat_rule_count(p->content) == 1 ? "" : "s");
+		kp_content_rules_describe(p->content, out);
+	}
 }
 
 /* ---- holder ---- */

@@ -102,6 +102,18 @@ bool kp_policy_classifying_blocks(const struct kp_policy *p);
 /* policy.unknown = block. */
 bool kp_policy_unknown_blocks(const struct kp_policy *p);
 
+/*
+ * Content rules (`file = ...`, `chat = ...`, see content_rules.h): parsed like rules,
+ * 0 or -1 with "FILE:LINE: reason" in err. kp_policy_content() is NULL without any.
+ */
+struct kp_content_rules;
+int kp_policy_add_content_rule(struct kp_policy *p, bool chat, const char *text,
+			       const char *file, unsigned line, char *err, size_t errlen);
+const struct kp_content_rules *kp_policy_content(const struct kp_policy *p);
+
+/* The action of the rule called name, or UNDECIDED when there is none. */
+enum kp_policy_result kp_policy_rule_action(const struct kp_policy *p, const char *name);
+
 /* Number of rules; true if some rule has an app condition (else no flow waits for a label). */
 unsigned kp_policy_rule_count(const struct kp_policy *p);
 bool kp_policy_has_app_rules(const struct kp_policy *p);

@@ -77,7 +77,32 @@ struct kp_scanner;
  */
 int kp_scanner_open(struct kp_scanner **out, const char *db_path, unsigned threads,
 		    unsigned queue_max, unsigned cache_entries, char *err, size_t errlen);
-/* Queues a job; -EAGAIN when the queue is full (the job stays the caller's). Thread-safe. */
+/* kp_scanner_open() with every setting (zero = the default of each). */
+struct kp_scan_opts {
+	const char *db_path;
+	unsigned threads, queue_max, cache_entries;  /* as kp_scanner_open() */
+	/*
+	 * libclamav's scratch directory (it makes a directory per scan there and
+	 * writes some archive members it unpacks): NULL = a private directory made
+	 * under /dev/shm (tmpfs: nothing reaches a disk), removed on close; when
+	 * /dev/shm is not writable, libclamav's default ($TMPDIR, else /tmp).
+	 */
+	const char *tmpdir;
+	bool engine_cache;       /* libclamav's own clean-file cache (MD5 of every file
+				  * and member); off by default: the sha256 cache does it */
+	uint64_t max_filesize;   /* largest file (and member) scanned; 0 = 100 MiB; the
+				  * total unpacked per file is max(400 MiB, 2 x this) */
+	uint32_t parse_off;      /* libclamav parsers (CL_SCAN_PARSE_* bits) to turn off;
+				  * 0 = every parser on (archives, documents, HTML, ...) */
+};
+int kp_scanner_open_opts(struct kp_scanner **out, const struct kp_scan_opts *o, char *err,
+			 size_t errlen);
+
+/*
+ * Queues a job; -EAGAIN when the queue is full, -ESHUTDOWN while closing (the job
+ * stays the caller's). Thread-safe. A job whose sha256 is in the cache is not
+ * queued: it goes to its done queue at once (cached = true, even with a full queue).
+ */
 int kp_scanner_submit(struct kp_scanner *s, struct kp_scan_job *job);
 /* Scans buf now in the calling thread (benchmarks, tests). Returns the result, fills virus. */
 enum kp_scan_result kp_scanner_scan_now(struct kp_scanner *s, const uint8_t *buf, size_t len,
@@ -89,5 +114,12 @@ void kp_scan_job_free(struct kp_scan_job *job);
 
 /* Whether this build has libclamav. */
 bool kp_scan_available(void);
+
+/*
+ * The default of scan.db: /var/lib/clamav when it holds a database (.cvd, .cld,
+ * .cud, .ndb, .hdb, ...), else the project's test database (installed under
+ * datadir/kp2padm, else the one in the build tree), else NULL.
+ */
+const char *kp_scan_default_db(void);
 
 #endif

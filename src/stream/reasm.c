@@ -43,13 +43,13 @@ static void deliver(struct kp_stream *s, struct kp_stream_dir *d, const uint8_t 
 	d->next_seq += len;
 	if (d->off || d->depth_reached)
 		return;
-	if (s->cfg.depth && d->delivered + len > s->cfg.depth)
+	if (s->cfg.depth && !d->no_depth && d->delivered + len > s->cfg.depth)
 		len = (uint32_t)(s->cfg.depth - d->delivered);
 	d->gap_pending = false;
 	d->delivered += len;
 	if (len)
 		cb(arg, data, len, gap);
-	if (s->cfg.depth && d->delivered >= s->cfg.depth) {
+	if (s->cfg.depth && !d->no_depth && d->delivered >= s->cfg.depth) {
 		d->depth_reached = true;
 		s->st.depth_reached++;
 		kp_stream_dir_release(s, d);

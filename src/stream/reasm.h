@@ -50,6 +50,7 @@ struct kp_stream_dir {
 	bool gap_pending;    /* the next delivery follows a hole */
 	bool depth_reached;
 	bool off;            /* inspection no longer needs this direction */
+	bool no_depth;       /* content management needs the whole direction: depth does not apply */
 };
 
 struct kp_stream_stats {

@@ -181,5 +181,57 @@ KP_TEST(class_map_follows_the_loader_layout)
 	CHECK_EQ(bm, 0);
 }
 
+/* With class bits configured, an inspected packet's class comes from them; bypass bits win. */
+KP_TEST(class_bits_of_inspected_packets)
+{
+	struct kp_shape_bpf *sk = kp_shape_bpf__open();
+	uint32_t v = KP_APP_HTTP + 1, minor = v, rule_v = 128, rule_minor = 128;
+	struct __sk_buff in = { 0 }, out = { 0 };
+	uint8_t data_out[256];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = syn, .data_size_in = sizeof(syn),
+		    .data_out = data_out, .data_size_out = sizeof(data_out), .ctx_in = &in,
+		    .ctx_size_in = sizeof(in), .ctx_out = &out, .ctx_size_out = sizeof(out),
+		    .repeat = 1);
+	int prog;
+
+	CHECK(sk != NULL);
+	sk->rodata->kp_shape_mask = 0x00ff0000;
+	sk->rodata->kp_shape_shift = 16;
+	sk->rodata->kp_shape_cmask = 0x0000ff00;
+	sk->rodata->kp_shape_cshift = 8;
+	CHECK_EQ(kp_shape_bpf__load(sk), 0);
+	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(sk->maps.kp_shape_classes), &v, &minor, BPF_ANY), 0);
+	CHECK_EQ(bpf_map_update_elem(bpf_map__fd(sk->maps.kp_shape_classes), &rule_v, &rule_minor,
+				     BPF_ANY), 0);
+	prog = bpf_program__fd(sk->progs.kp_shape);
+	/* which class: the per-mark-value counters of this program (tc_classid is not copied out) */
+#define STAT(idx) ({ uint32_t k_ = (idx); uint64_t vals_[512] = {0}, sum_ = 0;               \
+	bpf_map_lookup_elem(bpf_map__fd(sk->maps.kp_shape_stats), &k_, vals_);              \
+	for (int c_ = 0; c_ < libbpf_num_possible_cpus() && c_ < 512; c_++) sum_ += vals_[c_]; \
+	sum_; })
+	/* class bits only: the HTTP class */
+	in.mark = (KP_APP_HTTP + 1) << 8;
+	CHECK_EQ(bpf_prog_test_run_opts(prog, &o), 0);
+	CHECK_EQ((int)o.retval, TC_ACT_OK);
+	CHECK_EQ(STAT(KP_APP_HTTP + 1), 1);
+	/* a rule's class (mark value 128) in the class bits */
+	in.mark = 128u << 8;
+	CHECK_EQ(bpf_prog_test_run_opts(prog, &o), 0);
+	CHECK_EQ((int)o.retval, TC_ACT_OK);
+	CHECK_EQ(STAT(128), 1);
+	/* the bypass bits win over the class bits */
+	in.mark = (128u << 8) | ((KP_APP_HTTP + 1u) << 16);
+	CHECK_EQ(bpf_prog_test_run_opts(prog, &o), 0);
+	CHECK_EQ(STAT(KP_APP_HTTP + 1), 2);
+	CHECK_EQ(STAT(128), 1);
+	/* no class in either: the default class */
+	in.mark = 0x00000500;
+	CHECK_EQ(bpf_prog_test_run_opts(prog, &o), 0);
+	CHECK_EQ((int)o.retval, TC_ACT_UNSPEC);
+	CHECK_EQ(STAT(KP_SHAPE_STAT_UNCLASSIFIED), 1);
+#undef STAT
+	kp_shape_bpf__destroy(sk);
+}
+
 KP_TEST_MAIN()
 #endif
