@@ -11,7 +11,7 @@
  * (low). Legacy XMPP over TLS (port 5223) is the tls module's.
  * The parser reads the "to" domain of the client's stream header.
  *
- * When the policy wants chats (or files), the parser follows both directions
+ * When the policy wants chats, the parser follows both directions
  * of the stream with a small incremental XML scanner (tags, quoted attribute
  * values, comments, CDATA, processing instructions; depth counted, no
  * recursion) and keeps each top-level stanza whole (up to KP_XMPP_STANZA_MAX
@@ -695,7 +695,8 @@ static enum kp_parse_result xmpp_parse(struct kp_app_ctx *ctx, void *state)
 	struct xmpp_state *st = state;
 	struct xmpp_pctx p = {ctx, st};
 	unsigned dir = ctx->dir ? 1 : 0;
-	bool want = kp_app_chat_wanted(ctx) || kp_app_files_wanted(ctx);
+	/* XMPP reports no files (no file transfer is read): only chats keep it parsing. */
+	bool want = kp_app_chat_wanted(ctx);
 
 	if (!st->done && ctx->dir == KP_DIR_TOSERVER) {
 		if (ctx->gap) {

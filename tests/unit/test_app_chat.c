@@ -436,6 +436,26 @@ KP_TEST(xmpp_prosody_capture)
 	fake_reset(false, false);
 	replay("xmpp-prosody.pcap", 5222, &kp_mod_xmpp, 0);
 	CHECK_EQ(fake_ncalls, 0);
+	/* files wanted, chats not: XMPP has no files to report, it stops after the stream header */
+	{
+		static const char hdr[] = "<?xml version='1.0'?><stream:stream to='kp2padm.test' "
+					  "xmlns='jabber:client' "
+					  "xmlns:stream='http://etherx.jabber.org/streams'>";
+		void *st = calloc(1, kp_mod_xmpp.state_size);
+		struct kp_app_ctx ctx;
+
+		fake_reset(false, true);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.l4 = IPPROTO_TCP;
+		ctx.data = (const uint8_t *)hdr;
+		ctx.len = sizeof(hdr) - 1;
+		CHECK_EQ(kp_mod_xmpp.parse(&ctx, st), KP_PARSE_DONE);
+		fake_chat_on = true;
+		memset(st, 0, kp_mod_xmpp.state_size);
+		CHECK_EQ(kp_mod_xmpp.parse(&ctx, st), KP_PARSE_MORE);
+		kp_mod_xmpp.free_state(st);
+		free(st);
+	}
 }
 
 KP_TEST(xmpp_text_decoding)
