@@ -320,7 +320,8 @@ static void irc_dcc(struct irc_pctx *p, const uint8_t *l, size_t n)
 	if (!d.chat && kp_app_files_wanted(p->ctx)) {
 		uint64_t size = d.has_size ? d.size : KP_FILE_SIZE_UNKNOWN;
 
-		kp_app_file_listed(p->ctx, "offer", d.file, d.file_len, size, KP_HASH_NONE, NULL, 0);
+		kp_app_file_listed(p->ctx, "offer", d.file, d.file_len, size, KP_HASH_NONE, NULL,
+				   0);
 		if (d.port)
 			kp_app_file_announce(p->ctx, d.file, d.file_len, size);
 	}

@@ -290,7 +290,8 @@ static const uint8_t *msn_hdr(const uint8_t *h, size_t n, const char *name, size
 			size_t v = kp_skip_sp(h + off, l, nl + 1);
 
 			*vlen = l - v;
-			while (*vlen && (h[off + v + *vlen - 1] == ' ' || h[off + v + *vlen - 1] == '\t'))
+			while (*vlen &&
+			       (h[off + v + *vlen - 1] == ' ' || h[off + v + *vlen - 1] == '\t'))
 				(*vlen)--;
 			return h + off + v;
 		}
@@ -381,11 +382,14 @@ static size_t msn_utf16(const uint8_t *s, size_t n, char *out, size_t cap)
 		} else if (c < 0x800) {
 			u[0] = (uint8_t)(0xc0 | c >> 6), u[1] = (uint8_t)(0x80 | (c & 0x3f)), k = 2;
 		} else if (c < 0x10000) {
-			u[0] = (uint8_t)(0xe0 | c >> 12), u[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+			u[0] = (uint8_t)(0xe0 | c >> 12);
+			u[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
 			u[2] = (uint8_t)(0x80 | (c & 0x3f)), k = 3;
 		} else {
-			u[0] = (uint8_t)(0xf0 | c >> 18), u[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
-			u[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f)), u[3] = (uint8_t)(0x80 | (c & 0x3f));
+			u[0] = (uint8_t)(0xf0 | c >> 18);
+			u[1] = (uint8_t)(0x80 | ((c >> 12) & 0x3f));
+			u[2] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+			u[3] = (uint8_t)(0x80 | (c & 0x3f));
 			k = 4;
 		}
 		if (o + k >= cap)

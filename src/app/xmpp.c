@@ -266,8 +266,10 @@ static size_t xmpp_ref(const uint8_t *s, size_t n, size_t i, uint8_t *u, size_t 
 			return 0;
 		for (; k < i + rl - 1; k++) {
 			uint8_t h = s[k];
-			int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
-				: h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+			int v = h >= '0' && h <= '9'   ? h - '0'
+				: h >= 'a' && h <= 'f' ? h - 'a' + 10
+				: h >= 'A' && h <= 'F' ? h - 'A' + 10
+						       : -1;
 
 			if (v < 0 || c > 0x10ffff)
 				return 0;
@@ -312,8 +314,9 @@ size_t kp_xmpp_text(uint8_t *s, size_t n)
 		} else if (s[i] == '<') {
 			if (kp_starts(s + i, n - i, "<![CDATA[")) {
 				size_t st = i + 9, e = xmpp_past(s, n, st, "]]>");
-				size_t cl = e == n && !kp_find(s + st, n - st, "]]>", 3) ? n - st
-											: e - 3 - st;
+				size_t cl = e == n && !kp_find(s + st, n - st, "]]>", 3)
+						? n - st
+						: e - 3 - st;
 
 				memmove(s + o, s + st, cl);
 				o += cl;
@@ -607,8 +610,9 @@ static void xmpp_scan(struct xmpp_pctx *p, unsigned dir, struct xmpp_dir *d)
 			}
 			break;
 		default: {
-			const char *lit = d->mode == XM_COMMENT ? "-->" : d->mode == XM_CDATA ? "]]>"
-											      : "?>";
+			const char *lit = d->mode == XM_COMMENT ? "-->"
+					  : d->mode == XM_CDATA ? "]]>"
+								: "?>";
 			size_t ll = strlen(lit);
 
 			f = kp_find(b + i, n - i, lit, ll);

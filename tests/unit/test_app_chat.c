@@ -130,7 +130,8 @@ static int replay(const char *name, uint16_t port, const struct kp_app_module *m
 			continue;
 		sp = (uint16_t)(tcp[0] << 8 | tcp[1]);
 		dp = (uint16_t)(tcp[2] << 8 | tcp[3]);
-		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 | tcp[7];
+		seq = (uint32_t)tcp[4] << 24 | (uint32_t)tcp[5] << 16 | (uint32_t)tcp[6] << 8 |
+		      tcp[7];
 		if (sp != port && dp != port)
 			continue;
 		dir = sp == port ? KP_DIR_TOCLIENT : KP_DIR_TOSERVER;
@@ -199,8 +200,8 @@ static int chat_is(unsigned i, const char *cmd, const char *from, const char *to
 	fprintf(stderr, "  chat %u: want %s \"%s\" -> \"%s\" [%s] dir %d\n", i, cmd, from, to, text,
 		dir);
 	if (c)
-		fprintf(stderr, "          got %s \"%s\" -> \"%s\" [%.*s] dir %d\n", c->what, c->from,
-			c->to, (int)c->len, (const char *)c->text, c->dir);
+		fprintf(stderr, "          got %s \"%s\" -> \"%s\" [%.*s] dir %d\n", c->what,
+			c->from, c->to, (int)c->len, (const char *)c->text, c->dir);
 	else
 		fprintf(stderr, "          got none\n");
 	return 1;
@@ -264,8 +265,10 @@ KP_TEST(irc_dcc_offer_forms)
 	struct kp_irc_state *st = calloc(1, sizeof(*st));
 	/* DCC specification forms: a quoted name with spaces, an IPv6 address, passive, no size */
 	static const char lines[] =
-		":bob!b@h PRIVMSG alice :\x01" "DCC SEND \"my holiday file.zip\" 3232235777 5000 123456\x01\r\n"
-		":bob!b@h PRIVMSG alice :\x01" "DCC SEND report.pdf 2001:db8::5 6000 987654321012\x01\r\n"
+		":bob!b@h PRIVMSG alice :\x01" "DCC SEND \"my holiday file.zip\" 3232235777 5000 "
+		"123456\x01\r\n"
+		":bob!b@h PRIVMSG alice :\x01" "DCC SEND report.pdf 2001:db8::5 6000 "
+		"987654321012\x01\r\n"
 		":bob!b@h PRIVMSG alice :\x01" "DCC SEND passive.bin 3232235777 0 77 12\x01\r\n"
 		":bob!b@h PRIVMSG alice :\x01" "DCC SEND nosize.txt 3232235777 5001\x01\r\n"
 		":bob!b@h PRIVMSG alice :\x01" "DCC CHAT chat 3232235777 5002\x01\r\n";
@@ -315,7 +318,7 @@ KP_TEST(msn_switchboard_capture)
 				      "carol left", 0);
 		*kp_failed += chat_is(7, "MSG", "bob@kp2padm.test", "alice@kp2padm.test",
 				      "bye alice", 1);
-		/* the File Transfer invitation and the MSNP2P offer; typing and CANCEL are nothing */
+		/* the File Transfer invitation and the MSNP2P offer; typing, CANCEL: nothing */
 		CHECK_EQ(fake_count("listed"), 2);
 		*kp_failed += listed_is(0, "offer", "kp2padm report.pdf", 123456);
 		*kp_failed += listed_is(1, "offer", "vacation photo ü.jpg", 2345678);
@@ -352,7 +355,8 @@ KP_TEST(msn_hostile)
 	n = (size_t)sprintf(big, "MSG a@b A 65537\r\n");
 	memset(big + n, 'x', 65537);
 	n += 65537;
-	n += (size_t)sprintf(big + n, "MSG x@y X 45\r\nContent-Type: text/plain\r\n\r\nafter the big one");
+	n += (size_t)sprintf(big + n,
+			     "MSG x@y X 45\r\nContent-Type: text/plain\r\n\r\nafter the big one");
 	feed_str(&kp_mod_msn, st, 1, big, n, 1000);
 	CHECK_EQ(fake_count("chat"), 1);
 	*kp_failed += chat_is(0, "MSG", "x@y", "", "after the big one", 1);
@@ -361,13 +365,16 @@ KP_TEST(msn_hostile)
 		static const char bad[] =
 			"MSG a@b A 20\r\nContent-Type: text/p"
 			"MSG a@b A 0\r\n"
-			"MSG a@b A 76\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n*#*#*#"
+			"MSG a@b A 76\r\nContent-Type: text/plain\r\n"
+			"Content-Transfer-Encoding: base64\r\n\r\n*#*#*#"
 			"BYE nobody@x\r\n"
-			"JOI " "0123456789012345678901234567890123456789012345678901234567890123456789"
+			"JOI 01234567890123456789012345678901234567890123456789"
+			"01234567890123456789"
 			"0123456789012345678901234567890123456789 N\r\n"
 			"MSG a@b A 120\r\nContent-Type: application/x-msnmsgrp2p\r\n\r\n"
 			"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xff\xff\xff\xff"
-			"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0INVITE MSNMSGR:{5D3E02AB-6190-11D3-BBBB-00C04F795683}Context: QUJD\r\n";
+			"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+			"INVITE MSNMSGR:{5D3E02AB-6190-11D3-BBBB-00C04F795683}Context: QUJD\r\n";
 
 		feed_str(&kp_mod_msn, st, 1, bad, sizeof(bad) - 1, 0);
 		feed_str(&kp_mod_msn, st, 1, bad, sizeof(bad) - 1, 1);
@@ -391,7 +398,8 @@ KP_TEST(msn_hostile)
 				if (it & 1 && r[k] < 40)
 					r[k] = "\r\n: \r\n\r\nINVITE MSNMSGR:Context: ="[r[k] % 30];
 			}
-			feed_str(&kp_mod_msn, st, it & 1, (const char *)r, 4096, (size_t)(it % 17) + 1);
+			feed_str(&kp_mod_msn, st, it & 1, (const char *)r, 4096,
+				 (size_t)(it % 17) + 1);
 			kp_mod_msn.free_state(st);
 			free(st);
 		}
@@ -418,7 +426,8 @@ KP_TEST(xmpp_prosody_capture)
 		*kp_failed += chat_is(2, "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test",
 				      "He said \"hi\" & left <now> 'ok'", 0);
 		*kp_failed += chat_is(3, "message", "bob@kp2padm.test/kqm",
-				      "alice@kp2padm.test/kqm", "quotes \" and ' and <tag> & amp", 1);
+				      "alice@kp2padm.test/kqm", "quotes \" and ' and <tag> & amp",
+				      1);
 		/* two CDATA sections, the first ending in "]]" */
 		*kp_failed += chat_is(4, "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test",
 				      "raw <b>bold</b> & \"quotes\" ]]> end", 0);
@@ -431,7 +440,8 @@ KP_TEST(xmpp_prosody_capture)
 		*kp_failed += chat_is(8, "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test",
 				      "Grüße 日本語 🎉\nsecond line\r\n\tthird", 0);
 		*kp_failed += chat_is(9, "message", "bob@kp2padm.test/kqm",
-				      "alice@kp2padm.test/kqm", "<![CDATA[ not cdata ]]> & done", 1);
+				      "alice@kp2padm.test/kqm", "<![CDATA[ not cdata ]]> & done",
+				      1);
 	}
 	fake_reset(false, false);
 	replay("xmpp-prosody.pcap", 5222, &kp_mod_xmpp, 0);
@@ -495,15 +505,17 @@ KP_TEST(xmpp_stream_edges)
 		return;
 	}
 	fake_reset(true, false);
-	/* a capture starting mid-stream, comments, a 70 KB stanza (skipped, followed), then a message */
-	n += (size_t)sprintf(big + n, "<!-- x > y --><message to='a@b' from=\"c@d/r\"><body>one</body></message>");
+	/* a capture starting mid-stream, comments, a 70 KB stanza (skipped, followed), a message */
+	n += (size_t)sprintf(big + n, "<!-- x > y --><message to='a@b' from=\"c@d/r\">"
+			     "<body>one</body></message>");
 	n += (size_t)sprintf(big + n, "<message to='a@b'><body>");
 	memset(big + n, 'z', 70000);
 	n += 70000;
 	n += (size_t)sprintf(big + n, "</body></message><presence/>");
 	n += (size_t)sprintf(big + n, "<message to='a@b' type='error'><body>echo</body></message>");
-	n += (size_t)sprintf(big + n, "<message to='x&amp;y@b' from='q'><html><body>xhtml</body></html>"
-			     "<subject>s</subject><body xml:lang='en'>two &amp; <![CDATA[<3]]></body></message>");
+	n += (size_t)sprintf(big + n, "<message to='x&amp;y@b' from='q'>"
+			     "<html><body>xhtml</body></html><subject>s</subject>"
+			     "<body xml:lang='en'>two &amp; <![CDATA[<3]]></body></message>");
 	feed_str(&kp_mod_xmpp, st, 1, big, n, 0);
 	CHECK_EQ(fake_count("chat"), 2);
 	*kp_failed += chat_is(0, "message", "c@d/r", "a@b", "one", 1);
