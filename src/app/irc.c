@@ -12,11 +12,17 @@
  * joined, and every DCC offer in a PRIVMSG (SEND or CHAT, address as a decimal
  * uint32, dotted quad or IPv6) is announced with kp_expect_add(). The DCC
  * connection is labelled "irc" (KP_APP_IRC): the label set has no separate
- * DCC label, and a DCC transfer is IRC's file transfer.
+ * DCC label, and a DCC transfer is IRC's file transfer. When the policy
+ * wants files, a DCC SEND offer is also reported as a listed file ("offer")
+ * and announced (kp_app_file_announce), so that the core reports the linked
+ * DCC connection's bytes as that file. PRIVMSG and NOTICE are chat messages
+ * when chat is audited. DCC CHAT connections carry bare lines with no
+ * command: they are not reported as chat.
  */
 #include "app/irc.h"
 
 #include "app/app.h"
+#include "content/content.h"
 #include "output/json.h"
 
 #include <arpa/inet.h>
@@ -270,7 +276,7 @@ bool kp_irc_parse_dcc(const uint8_t *line, size_t n, struct kp_irc_dcc *d)
 	if (len == 4 && kp_starts_ci(line + st, len, "SEND")) {
 		if (!irc_next(line, body, &i, true, &st, &len))
 			return false;
-		kp_copy_field(d->file, sizeof(d->file), line + st, len);
+		d->file_len = (uint16_t)kp_copy_field(d->file, sizeof(d->file), line + st, len);
 	} else if (len == 4 && kp_starts_ci(line + st, len, "CHAT")) {
 		d->chat = true;
 		if (!irc_next(line, body, &i, false, &st, &len)) /* protocol: "chat" */
@@ -284,8 +290,10 @@ bool kp_irc_parse_dcc(const uint8_t *line, size_t n, struct kp_irc_dcc *d)
 		return false;
 	d->port = (uint16_t)v;
 	if (!d->chat && irc_next(line, body, &i, false, &st, &len) &&
-	    irc_u64(line + st, len, UINT64_MAX, &v))
+	    irc_u64(line + st, len, UINT64_MAX, &v)) {
 		d->size = v;
+		d->has_size = true;
+	}
 	return true;
 }
 
@@ -304,6 +312,19 @@ static void irc_dcc(struct irc_pctx *p, const uint8_t *l, size_t n)
 	st->ndcc_total++;
 	if (st->ndcc < KP_IRC_DCCS)
 		st->dcc[st->ndcc++] = d;
+	/*
+	 * A file offer: listed on this flow (name rules apply, audited as state
+	 * "listed"), and announced as the file of the linked DCC connection,
+	 * which the core then reports as that file.
+	 */
+	if (!d.chat && kp_app_files_wanted(p->ctx)) {
+		uint64_t size = d.has_size ? d.size : KP_FILE_SIZE_UNKNOWN;
+
+		kp_app_file_listed(p->ctx, "offer", d.file, d.file_len, size, KP_HASH_NONE, NULL,
+				   0);
+		if (d.port)
+			kp_app_file_announce(p->ctx, d.file, d.file_len, size);
+	}
 	/* The DCC connection is labelled irc: there is no separate DCC label. */
 	if (d.port)
 		kp_expect_add(p->ctx, d.family, d.addr, d.port, IPPROTO_TCP, KP_APP_IRC);

@@ -23,6 +23,8 @@ struct kp_irc_dcc {
 	uint8_t addr[16];
 	uint16_t port;      /* host order; 0: passive (reverse) DCC, no connection to expect */
 	uint64_t size;      /* SEND: announced size, 0 if absent */
+	bool has_size;      /* SEND: the offer named a size */
+	uint16_t file_len;  /* bytes of file[] (the name as sent, cut to 127 bytes) */
 	char file[128];
 };
 

@@ -81,6 +81,7 @@ void kp_file_free(struct kp_file *fi)
 		return;
 	for (int i = 0; i < KP_FILE_ATTRS; i++)
 		free(fi->attr_val[i]);
+	kp_sha256_abort(&fi->sha);
 	free(fi->name);
 	free(fi->buf);
 	free(fi);
@@ -185,7 +186,6 @@ static struct kp_file *file_new(struct kp_engine *e, struct kp_flow *f, int dir,
 	fi->offset = offset;
 	fi->scan_result = -1;
 	fi->audit = e->cfg->file_audit;
-	kp_sha256_init(&fi->sha);
 	return fi;
 }
 
@@ -247,6 +247,12 @@ static struct kp_file *open_file(struct kp_engine *e, struct kp_flow *f, int dir
 			fi->scan = true;
 		}
 	}
+	/*
+	 * The digest is for the event (audit) and the scanner's cache: a policy of name
+	 * rules alone does not pay for hashing bodies.
+	 */
+	if (fi->audit || fi->scan)
+		kp_sha256_init(&fi->sha);
 	fi->next = fc->files;
 	fc->files = fi;
 	return fi;
@@ -424,8 +430,7 @@ static void close_file(struct kp_engine *e, struct kp_flow *f, struct kp_file *f
 	fi->closed = true;
 	fi->complete = complete && !fi->lost;
 	fi->ts_close = ts;
-	kp_sha256_final(&fi->sha, fi->sha256);
-	fi->have_sha256 = fi->complete && fi->offset == 0 &&
+	fi->have_sha256 = kp_sha256_final(&fi->sha, fi->sha256) && fi->complete && fi->offset == 0 &&
 			  (fi->size_ann >= KP_FILE_SIZE_FRAMED || fi->size_ann == fi->seen);
 	if (fi->scan && fi->blen && kp_content_scan_file(e, f, fi, hold && complete))
 		return; /* the event comes with the verdict */

@@ -1,109 +1,49 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* SHA-256 (see sha256.h). */
+/* SHA-256 through libcrypto's EVP interface (see sha256.h). */
 #include "content/sha256.h"
 
+#include <openssl/evp.h>
 #include <string.h>
 
-static const uint32_t K[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
-};
-
-static inline uint32_t ror(uint32_t x, unsigned n)
+bool kp_sha256_init(struct kp_sha256 *s)
 {
-	return (x >> n) | (x << (32 - n));
-}
-
-static void block(struct kp_sha256 *s, const uint8_t *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, h;
-
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
-	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
-	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] +
-			      w[i];
-		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-
-		h = g; g = f; f = e; e = d + t1;
-		d = c; c = b; b = a; a = t1 + t2;
-	}
-	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
-}
-
-void kp_sha256_init(struct kp_sha256 *s)
-{
-	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-
-	memcpy(s->h, iv, sizeof(iv));
-	s->len = 0;
-	s->nbuf = 0;
+	s->md = EVP_MD_CTX_new();
+	if (s->md && EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) == 1)
+		return true;
+	EVP_MD_CTX_free(s->md);
+	s->md = NULL;
+	return false;
 }
 
 void kp_sha256_update(struct kp_sha256 *s, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-
-	s->len += len;
-	if (s->nbuf) {
-		size_t n = 64 - s->nbuf < len ? 64 - s->nbuf : len;
-
-		memcpy(s->buf + s->nbuf, p, n);
-		s->nbuf += (uint32_t)n;
-		p += n;
-		len -= n;
-		if (s->nbuf < 64)
-			return;
-		block(s, s->buf);
-		s->nbuf = 0;
-	}
-	for (; len >= 64; p += 64, len -= 64)
-		block(s, p);
-	memcpy(s->buf, p, len);
-	s->nbuf = (uint32_t)len;
+	if (s->md && len)
+		EVP_DigestUpdate(s->md, data, len);
 }
 
-void kp_sha256_final(struct kp_sha256 *s, uint8_t out[32])
+bool kp_sha256_final(struct kp_sha256 *s, uint8_t out[32])
 {
-	uint64_t bits = s->len * 8;
-	uint8_t pad[72] = {0x80};
-	size_t padlen = (s->nbuf < 56 ? 56 : 120) - s->nbuf;
+	unsigned n = 0;
+	bool ok;
 
-	for (int i = 0; i < 8; i++)
-		pad[padlen + (size_t)i] = (uint8_t)(bits >> (56 - 8 * i));
-	kp_sha256_update(s, pad, padlen + 8);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(s->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)s->h[i];
-	}
+	if (!s->md)
+		return false;
+	ok = EVP_DigestFinal_ex(s->md, out, &n) == 1 && n == 32;
+	EVP_MD_CTX_free(s->md);
+	s->md = NULL;
+	return ok;
+}
+
+void kp_sha256_abort(struct kp_sha256 *s)
+{
+	EVP_MD_CTX_free(s->md);
+	s->md = NULL;
 }
 
 void kp_sha256(const void *data, size_t len, uint8_t out[32])
 {
-	struct kp_sha256 s;
+	unsigned n = 0;
 
-	kp_sha256_init(&s);
-	kp_sha256_update(&s, data, len);
-	kp_sha256_final(&s, out);
+	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		memset(out, 0, 32);
 }

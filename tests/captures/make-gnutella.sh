@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Makes pcap/gnutella-servent.pcap: Debian 12 has no headless Gnutella servent
 # (gtk-gnutella is a GTK program), so both ends are our own gnutella_servent.py:
-# a servent on 198.19.0.1:6346 sharing two fixed-seed files and the EICAR test file
-# (the anti-virus test string, for the scan tests), and a client on 198.18.0.1 that
+# a servent on 198.19.0.1:6346 sharing two fixed-seed files and kp2padm-eicar.com, which
+# holds the EICAR test string REVERSED (68 bytes): the capture itself must not trip virus
+# scanners; the scan test (content-p2p.sh) turns it round in a copy of the pcap at test
+# time. A client on 198.18.0.1 that
 # does the 0.6 handshake, a ping, a query ("kp2padm"), and then downloads the three
 # hits over HTTP (GET /get/<index>/<name>) and the first 4096 bytes of the first hit
 # again by GET /uri-res/N2R?urn:sha1:... with a Range (206).
@@ -28,8 +30,9 @@ $PY -c 'import random,sys; sys.stdout.buffer.write(random.Random(0x676e75).randb
 	>"$T/kp2padm gnutella sample.bin"
 $PY -c 'import random,sys; r=random.Random(0x747874); sys.stdout.write("".join(r.choice("kp2padm notes ") for _ in range(300)))' \
 	>"$T/kp2padm-notes.txt"
-$PY -c 'import sys; sys.stdout.write("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")' \
-	>"$T/kp2padm-eicar.com"
+$PY -c 'import importlib.util as u, sys
+s = u.spec_from_file_location("t", sys.argv[1]); m = u.module_from_spec(s); s.loader.exec_module(m)
+sys.stdout.write(m._EICAR_REVERSED)' "$HERE/../../tools/scan-testdata.py" >"$T/kp2padm-eicar.com"
 
 kp_bg "$KP_NS_S" timeout 60 $PY "$HERE/gnutella_servent.py" serve "$KP_SERVER_IP" 6346 \
 	"$T/kp2padm gnutella sample.bin" "$T/kp2padm-notes.txt" "$T/kp2padm-eicar.com"

@@ -158,6 +158,50 @@ echo $?)
 "$bin" --quiet -r "$irc" -l "$tmp/chat.json"
 check "chat audit is off by default" $(! grep -q '"event_type":"chat"' "$tmp/chat.json"; echo $?)
 
+# chat audit of MSN (our MSNP8 switchboard, msn_fake.py) and XMPP (prosody): every message
+# exactly; MSN: base64 part decoded, receivers = the session's other members (JOI/BYE);
+# XMPP: entities, CDATA and character references decoded, the bound JID for alice's
+# stanzas (they carry no from=), nothing from the STARTTLS stream
+chat_events() {
+	python3 - "$1" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    if '"event_type":"chat"' in l:
+        c = json.loads(l)["chat"]
+        print(json.dumps([c["app"], c["command"], c["from"], c["to"], c["text"], c["direction"]],
+                         ensure_ascii=False))
+PY
+}
+"$bin" --quiet -r "$here/captures/pcap/msn-switchboard.pcap" -s chat.audit=yes -l "$tmp/msn.json"
+chat_events "$tmp/msn.json" >"$tmp/msn.got"
+cat >"$tmp/msn.want" <<'WANT'
+["msn", "MSG", "alice@kp2padm.test", "bob@kp2padm.test", "hello bob", "toserver"]
+["msn", "MSG", "bob@kp2padm.test", "alice@kp2padm.test", "hi alice", "toclient"]
+["msn", "MSG", "alice@kp2padm.test", "bob@kp2padm.test", "Grüße <b>&amp;</b> \"quoted\"\r\nline two 😀", "toserver"]
+["msn", "MSG", "bob@kp2padm.test", "alice@kp2padm.test", "ok 👍 <tag> & \"q\"\nnext", "toclient"]
+["msn", "MSG", "carol@kp2padm.test", "alice@kp2padm.test,bob@kp2padm.test", "hello both", "toclient"]
+["msn", "MSG", "alice@kp2padm.test", "bob@kp2padm.test,carol@kp2padm.test", "hi carol & bob", "toserver"]
+["msn", "MSG", "alice@kp2padm.test", "bob@kp2padm.test", "carol left", "toserver"]
+["msn", "MSG", "bob@kp2padm.test", "alice@kp2padm.test", "bye alice", "toclient"]
+WANT
+check "chat audit: the MSN messages, exactly" $(diff "$tmp/msn.want" "$tmp/msn.got" >&2; echo $?)
+"$bin" --quiet -r "$here/captures/pcap/xmpp-prosody.pcap" -s chat.audit=yes -l "$tmp/xmpp.json"
+chat_events "$tmp/xmpp.json" >"$tmp/xmpp.got"
+cat >"$tmp/xmpp.want" <<'WANT'
+["xmpp", "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test", "hello bob", "toserver"]
+["xmpp", "message", "bob@kp2padm.test/kqm", "alice@kp2padm.test/kqm", "hi alice", "toclient"]
+["xmpp", "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test", "He said \"hi\" & left <now> 'ok'", "toserver"]
+["xmpp", "message", "bob@kp2padm.test/kqm", "alice@kp2padm.test/kqm", "quotes \" and ' and <tag> & amp", "toclient"]
+["xmpp", "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test", "raw <b>bold</b> & \"quotes\" ]]> end", "toserver"]
+["xmpp", "message", "bob@kp2padm.test/kqm", "alice@kp2padm.test/kqm", "unicode éè 中文 🚀", "toclient"]
+["xmpp", "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test", "char refs: AB😀 été", "toserver"]
+["xmpp", "message", "bob@kp2padm.test/kqm", "alice@kp2padm.test/kqm", "multi\nline\nreply", "toclient"]
+["xmpp", "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test", "Grüße 日本語 🎉\nsecond line\r\n\tthird", "toserver"]
+["xmpp", "message", "bob@kp2padm.test/kqm", "alice@kp2padm.test/kqm", "<![CDATA[ not cdata ]]> & done", "toclient"]
+WANT
+check "chat audit: the XMPP messages, exactly (none from the STARTTLS stream)" \
+	$(diff "$tmp/xmpp.want" "$tmp/xmpp.got" >&2; echo $?)
+
 # inline mode without the privileges it needs refuses with one clear line
 unpriv=()
 [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
