@@ -29,6 +29,7 @@
  * to 1 MiB), frames over 2 MiB are skipped unread.
  */
 #include "app/app.h"
+#include "app/zstream.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -1302,15 +1303,6 @@ static size_t ed_piece_hdr(uint8_t proto, uint8_t op)
 	return 0;
 }
 
-static void ed_zclose(struct ed_dir *ds)
-{
-	if (ds->z) {
-		inflateEnd(ds->z);
-		free(ds->z);
-		ds->z = NULL;
-	}
-}
-
 /* The next slice of a compressed block: inflated and reported as pieces. */
 static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d, const uint8_t *p,
 		     size_t n)
@@ -1339,7 +1331,7 @@ static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned 
 		}
 		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR) ||
 		    ds->z_out > ED_ZBLOCK_MAX) {
-			ed_zclose(ds);
+			kp_zstream_free(&ds->z);
 			break;
 		}
 		if (got == 0 && ds->z->avail_in == 0)
@@ -1468,12 +1460,8 @@ static void ed_tcp_feed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsign
 			if (ds->zpart &&
 			    (!ds->z || ds->z_start != s || memcmp(ds->piece_hash, h, 16) != 0)) {
 				/* the first slice of a block: a new zlib stream */
-				ed_zclose(ds);
-				ds->z = calloc(1, sizeof(*ds->z));
-				if (ds->z && inflateInit(ds->z) != Z_OK) {
-					free(ds->z);
-					ds->z = NULL;
-				}
+				kp_zstream_free(&ds->z);
+				ds->z = kp_zstream_new(MAX_WBITS);
 				ds->z_start = s;
 				ds->z_out = 0;
 			}
@@ -1528,7 +1516,7 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 	if (ctx->gap) {
 		st->dir[d].dead = true;
 		st->dir[d].piece_left = 0;
-		ed_zclose(&st->dir[d]);
+		kp_zstream_free(&st->dir[d].z);
 	}
 	ed_tcp_feed(ctx, st, d, ctx->data, ctx->len);
 	if (st->dir[0].dead && st->dir[1].dead)
@@ -1545,7 +1533,7 @@ static void edonkey_free(void *state)
 	for (unsigned d = 0; d < 2; d++) {
 		free(st->dir[d].big);
 		st->dir[d].big = NULL;
-		ed_zclose(&st->dir[d]);
+		kp_zstream_free(&st->dir[d].z);
 	}
 }
 

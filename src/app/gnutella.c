@@ -16,6 +16,8 @@
  * request and body of a download (Content-Length bytes, Content-Range offset).
  */
 #include "app/app.h"
+#include "app/base32.h"
+#include "app/zstream.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -376,38 +378,6 @@ static void handle_line(struct gnutella_state *st, unsigned dir, const char *l, 
 
 /* ---- content (files wanted) ------------------------------------------------ */
 
-static int b32_val(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a';
-	if (c >= '2' && c <= '7')
-		return c - '2' + 26;
-	return -1;
-}
-
-/* 32 base32 characters at u -> 20 bytes. */
-static bool b32_sha1(const uint8_t *u, uint8_t out[20])
-{
-	uint32_t acc = 0;
-	unsigned bits = 0, o = 0;
-
-	for (unsigned i = 0; i < 32; i++) {
-		int v = b32_val(u[i]);
-
-		if (v < 0)
-			return false;
-		acc = acc << 5 | (uint32_t)v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return o == 20;
-}
-
 /*
  * "urn:sha1:" + 32 base32 characters somewhere in b[0..n) -> 20 bytes; else the
  * SHA-1 half of "urn:bitprint:<sha1 base32>.<tiger base32>".
@@ -416,10 +386,10 @@ static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
 {
 	const uint8_t *u = kp_find_ci(b, n, "urn:sha1:");
 
-	if (u && (size_t)(b + n - u) >= 9 + 32 && b32_sha1(u + 9, out))
+	if (u && (size_t)(b + n - u) >= 9 + 32 && kp_base32_decode((const char *)u + 9, 32, out, 20))
 		return true;
 	u = kp_find_ci(b, n, "urn:bitprint:");
-	return u && (size_t)(b + n - u) >= 13 + 32 && b32_sha1(u + 13, out);
+	return u && (size_t)(b + n - u) >= 13 + 32 && kp_base32_decode((const char *)u + 13, 32, out, 20);
 }
 
 static int hexv(uint8_t c)
@@ -649,12 +619,9 @@ static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, 
 		if (!st->http) {
 			st->mode[d] = GM_MSG;
 			if (st->deflate[d] && !st->z[d]) {
-				st->z[d] = calloc(1, sizeof(*st->z[d]));
-				if (!st->z[d] || inflateInit(st->z[d]) != Z_OK) {
-					free(st->z[d]);
-					st->z[d] = NULL;
+				st->z[d] = kp_zstream_new(MAX_WBITS);
+				if (!st->z[d])
 					st->mode[d] = GM_DEAD;
-				}
 			}
 			return;
 		}
@@ -726,15 +693,6 @@ static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsi
 	}
 }
 
-static void gnu_zclose(struct gnutella_state *st, unsigned d)
-{
-	if (st->z[d]) {
-		inflateEnd(st->z[d]);
-		free(st->z[d]);
-		st->z[d] = NULL;
-	}
-}
-
 /* A deflated message stream: inflated, then read as messages. */
 static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
 			const uint8_t *p, size_t len)
@@ -760,7 +718,7 @@ static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsig
 		}
 		if ((r != Z_OK && r != Z_BUF_ERROR) || st->z_total[d] > GNU_INFLATE_MAX ||
 		    st->mode[d] != GM_MSG) {
-			gnu_zclose(st, d);
+			kp_zstream_free(&st->z[d]);
 			st->mode[d] = GM_DEAD;
 			return;
 		}
@@ -896,7 +854,7 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 				st->body = NULL;
 			}
 			st->mode[d] = GM_DEAD;
-			gnu_zclose(st, d);
+			kp_zstream_free(&st->z[d]);
 		}
 		gnu_feed(ctx, st, d, ctx->data, ctx->len);
 		return st->mode[0] == GM_DEAD && st->mode[1] == GM_DEAD ? KP_PARSE_DONE
@@ -932,7 +890,7 @@ static void gnutella_free(void *state)
 	for (unsigned d = 0; d < 2; d++) {
 		free(st->msg[d]);
 		st->msg[d] = NULL;
-		gnu_zclose(st, d);
+		kp_zstream_free(&st->z[d]);
 	}
 }
 

@@ -19,6 +19,7 @@
  */
 #include "app/app.h"
 #include "app/linebuf.h"
+#include "app/zstream.h"
 #include "content/content.h"
 #include "output/json.h"
 
@@ -743,21 +744,12 @@ static bool http_content_range(const uint8_t *s, size_t n, uint64_t *start, uint
 	return true;
 }
 
-static void http_msg_free_z(struct http_msg *m)
-{
-	if (m->z) {
-		inflateEnd(m->z);
-		free(m->z);
-		m->z = NULL;
-	}
-}
-
 static void http_msg_close(struct http_fctx *f, struct http_msg *m, enum kp_file_end how)
 {
 	if (m->fi)
 		kp_app_file_close(f->p.ctx, m->fi, how);
 	m->fi = NULL;
-	http_msg_free_z(m);
+	kp_zstream_free(&m->z);
 }
 
 /* Gives up on this direction: an open file ends truncated. */
@@ -827,15 +819,8 @@ static bool http_z_init(struct http_msg *m)
 
 		wbits = (m->zpre[0] & 0x0f) == 8 && h % 31 == 0 ? MAX_WBITS : -MAX_WBITS;
 	}
-	m->z = calloc(1, sizeof(*m->z));
-	if (!m->z)
-		return false;
-	if (inflateInit2(m->z, wbits) != Z_OK) {
-		free(m->z);
-		m->z = NULL;
-		return false;
-	}
-	return true;
+	m->z = kp_zstream_new(wbits);
+	return m->z != NULL;
 }
 
 /* Inflates n body bytes into the file; false when the file had to stop (error, cap). */
@@ -1181,7 +1166,7 @@ static void http_free(void *state)
 	if (!st->fx)
 		return;
 	for (int i = 0; i < 2; i++)
-		http_msg_free_z(&st->fx->m[i]);
+		kp_zstream_free(&st->fx->m[i].z);
 	free(st->fx);
 	st->fx = NULL;
 }
