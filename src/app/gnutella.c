@@ -507,6 +507,20 @@ static bool ggep_sha1(const uint8_t *b, size_t n, uint8_t out[20])
 	return false;
 }
 
+/* The NUL-terminated string at the cursor (length in *n; the cursor then past its NUL), or NULL
+ * when no NUL follows. */
+static const uint8_t *cur_cstr(struct kp_cur *c, size_t *n)
+{
+	const uint8_t *p = kp_cur_ptr(c);
+	const uint8_t *z = memchr(p, 0, kp_cur_left(c));
+
+	if (!z)
+		return NULL;
+	*n = (size_t)(z - p);
+	kp_cur_skip(c, *n + 1);
+	return p;
+}
+
 /* A query (0x80) or query hit (0x81) payload. */
 static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8_t desc,
 			const uint8_t *p, size_t n)
@@ -540,7 +554,7 @@ static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8
 		kp_cur_skip(&c, 10); /* port, ip, speed */
 		for (unsigned i = 0; i < count && !c.err; i++) {
 			uint32_t size;
-			const uint8_t *name, *ext, *z;
+			const uint8_t *name, *ext;
 			size_t nl, el;
 			bool h;
 
@@ -548,18 +562,10 @@ static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8
 			size = kp_cur_le32(&c);
 			if (c.err)
 				return;
-			name = kp_cur_ptr(&c);
-			z = memchr(name, 0, kp_cur_left(&c));
-			if (!z)
+			name = cur_cstr(&c, &nl);
+			ext = cur_cstr(&c, &el);
+			if (!name || !ext)
 				return;
-			nl = (size_t)(z - name);
-			kp_cur_skip(&c, nl + 1);
-			ext = kp_cur_ptr(&c);
-			z = memchr(ext, 0, kp_cur_left(&c));
-			if (!z)
-				return;
-			el = (size_t)(z - ext);
-			kp_cur_skip(&c, el + 1);
 			h = find_sha1(ext, el, sha1) || ggep_sha1(ext, el, sha1);
 			kp_app_file_listed(ctx, "search_result", (const char *)name, nl, size,
 					   h ? KP_HASH_SHA1 : KP_HASH_NONE, h ? sha1 : NULL,
