@@ -679,7 +679,10 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
 			const uint8_t *p, size_t len);
 
-static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d, uint8_t c)
+/* One byte of a handshake or HTTP header; a whole line is read (and, with content, also for
+ * the files and searches it names). */
+static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d, uint8_t c,
+			 bool content)
 {
 	if (c == '\n') {
 		size_t n = st->line_len[d];
@@ -688,7 +691,8 @@ static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsi
 			n--;
 		if (!st->line_over[d]) {
 			handle_line(st, d, st->line[d], n);
-			gnu_content_line(ctx, st, d, st->line[d], n);
+			if (content)
+				gnu_content_line(ctx, st, d, st->line[d], n);
 		}
 		st->line_len[d] = 0;
 		st->line_over[d] = false;
@@ -743,7 +747,7 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 
 		switch (st->mode[d]) {
 		case GM_HDR:
-			gnu_hdr_byte(ctx, st, d, p[i++]);
+			gnu_hdr_byte(ctx, st, d, p[i++], true);
 			if (st->giv)
 				st->mode[d] = GM_DEAD;
 			break;
@@ -868,24 +872,8 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 	}
 	if (ctx->gap)
 		st->hdr_done[d] = true;
-	for (size_t i = 0; i < ctx->len && !st->hdr_done[d]; i++) {
-		uint8_t c = ctx->data[i];
-
-		if (c == '\n') {
-			size_t n = st->line_len[d];
-
-			if (n && st->line[d][n - 1] == '\r')
-				n--;
-			if (!st->line_over[d])
-				handle_line(st, d, st->line[d], n);
-			st->line_len[d] = 0;
-			st->line_over[d] = false;
-		} else if (st->line_len[d] < GNU_LINE_MAX) {
-			st->line[d][st->line_len[d]++] = (char)c;
-		} else {
-			st->line_over[d] = true;
-		}
-	}
+	for (size_t i = 0; i < ctx->len && !st->hdr_done[d]; i++)
+		gnu_hdr_byte(ctx, st, d, ctx->data[i], false);
 	return st->hdr_done[0] && st->hdr_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
 }
 

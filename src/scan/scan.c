@@ -449,6 +449,17 @@ static void scanner_free(struct kp_scanner *s)
 	free(s);
 }
 
+/* Tells the scan threads to stop and waits for them. */
+static void threads_stop(struct kp_scanner *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+}
+
 /* A private scratch directory for libclamav under /dev/shm; false when there is none. */
 static bool make_tmpdir(struct kp_scanner *s)
 {
@@ -580,12 +591,7 @@ int kp_scanner_open_opts(struct kp_scanner **out, const struct kp_scan_opts *o, 
 	return 0;
 
 fail_threads:
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
+	threads_stop(s);
 fail:
 	scanner_free(s);
 	return rc;
@@ -674,12 +680,7 @@ void kp_scanner_close(struct kp_scanner *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
+	threads_stop(s);
 	scanner_free(s);
 }
 
