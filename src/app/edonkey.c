@@ -295,7 +295,7 @@ static bool ed_search_walk(const uint8_t *b, size_t n, size_t *used, char *out, 
 		switch (t) {
 		case 0x00:
 			if (kp_cur_u8(&c) > 2)
-				ok = false; /* not an operator: the keywords read so far still count */
+				ok = false; /* not an operator (the keywords read still count) */
 			pending++;
 			continue;
 		case 0x01:

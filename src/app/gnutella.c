@@ -386,18 +386,12 @@ static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
 {
 	const uint8_t *u = kp_find_ci(b, n, "urn:sha1:");
 
-	if (u && (size_t)(b + n - u) >= 9 + 32 && kp_base32_decode((const char *)u + 9, 32, out, 20))
+	if (u && (size_t)(b + n - u) >= 9 + 32 &&
+	    kp_base32_decode((const char *)u + 9, 32, out, 20))
 		return true;
 	u = kp_find_ci(b, n, "urn:bitprint:");
-	return u && (size_t)(b + n - u) >= 13 + 32 && kp_base32_decode((const char *)u + 13, 32, out, 20);
-}
-
-static int hexv(uint8_t c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
+	return u && (size_t)(b + n - u) >= 13 + 32 &&
+	       kp_base32_decode((const char *)u + 13, 32, out, 20);
 }
 
 /* %XX decoding of a URL path segment into out; returns the length. */
@@ -406,9 +400,10 @@ static size_t url_decode(char *out, size_t cap, const char *s, size_t n)
 	size_t o = 0;
 
 	for (size_t i = 0; i < n && o < cap; i++) {
-		if (s[i] == '%' && i + 2 < n && hexv((uint8_t)s[i + 1]) >= 0 &&
-		    hexv((uint8_t)s[i + 2]) >= 0) {
-			out[o++] = (char)(hexv((uint8_t)s[i + 1]) << 4 | hexv((uint8_t)s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && kp_hex_val((uint8_t)s[i + 1]) >= 0 &&
+		    kp_hex_val((uint8_t)s[i + 2]) >= 0) {
+			out[o++] = (char)(kp_hex_val((uint8_t)s[i + 1]) << 4 |
+					  kp_hex_val((uint8_t)s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];

@@ -44,7 +44,7 @@ struct fake_ev {
 	enum fake_kind kind;
 	int dir;             /* open, piece: the argument; otherwise ctx->dir (-1 without ctx) */
 	char what[24];       /* listed: what; chat: command */
-	char name[FAKE_TEXT + 1]; /* file/listed/announce name, search text, chat text (NUL added) */
+	char name[FAKE_TEXT + 1]; /* file/listed/announce name, search or chat text (NUL added) */
 	size_t name_len;     /* the length passed (also when longer than FAKE_TEXT) */
 	char from[256], to[512]; /* chat */
 	uint64_t size, offset, index;

@@ -767,7 +767,8 @@ KP_TEST(ftp_stou_and_not_wanted)
 	drv_str(&d, 0, "LIST\r\n");
 	drv_str(&d, 1, "150 Here comes the directory listing (99 bytes).\r\n");
 	CHECK_EQ(fake_count(FK_ANNOUNCE), 4);
-	CHECK_EQ(fake_count(FK_WITHDRAW), 1); /* and the core is told the announced file will not come */
+	/* and the core is told the announced file will not come */
+	CHECK_EQ(fake_count(FK_WITHDRAW), 1);
 	drv_fini(&d);
 
 	fake_reset();
