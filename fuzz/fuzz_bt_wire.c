@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for the BitTorrent peer-wire message reader
  * (src/app/bt_wire.c) through the module's parser, with the recording fake of
- * content.h (tests/unit/bt_content_fake.c) saying that files are wanted: both
+ * content.h (tests/unit/content_fake.c) saying that files are wanted: both
  * sides send a plaintext handshake, then the input is a sequence of chunks,
  * each one byte (bit 0: direction, bits 1..7: length - 1) and up to 128 bytes
  * of stream. Reaches the extension handshake, ut_metadata assembly, the SHA-1
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "app/app.h"
-#include "bt_content_fake.h"
+#include "content_fake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!st)
 		return 0;
-	cf.files_wanted = true;
-	cf_reset();
+	fake_files_wanted = true;
+	fake_reset();
 	memset(&c, 0, sizeof(c));
 	c.l4 = IPPROTO_TCP;
 	for (uint8_t dir = 0; dir < 2; dir++) {

@@ -164,37 +164,39 @@ bool kp_benc_is_list(const struct kp_benc *v)
 	return v->len >= 2 && v->p[0] == 'l';
 }
 
+/* The value at *off inside the container c: in *v, *off then past it; false if malformed. */
+static bool benc_take(const struct kp_benc *c, size_t *off, struct kp_benc *v)
+{
+	size_t end;
+
+	if (*off >= c->len || kp_benc_walk(c->p + *off, c->len - *off, &end) != KP_BENC_OK)
+		return false;
+	v->p = c->p + *off;
+	v->len = end;
+	*off += end;
+	return true;
+}
+
 bool kp_benc_dict_next(const struct kp_benc *d, size_t *pos, struct kp_benc *key,
 		       struct kp_benc *val)
 {
-	size_t off = *pos ? *pos : 1, end;
+	size_t off = *pos ? *pos : 1;
 
 	if (!kp_benc_is_dict(d) || off >= d->len || d->p[off] == 'e')
 		return false;
-	if (kp_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
+	if (!benc_take(d, &off, key) || !benc_take(d, &off, val))
 		return false;
-	key->p = d->p + off;
-	key->len = end;
-	off += end;
-	if (off >= d->len || kp_benc_walk(d->p + off, d->len - off, &end) != KP_BENC_OK)
-		return false;
-	val->p = d->p + off;
-	val->len = end;
-	*pos = off + end;
+	*pos = off;
 	return true;
 }
 
 bool kp_benc_list_next(const struct kp_benc *l, size_t *pos, struct kp_benc *val)
 {
-	size_t off = *pos ? *pos : 1, end;
+	size_t off = *pos ? *pos : 1;
 
-	if (!kp_benc_is_list(l) || off >= l->len || l->p[off] == 'e')
+	if (!kp_benc_is_list(l) || off >= l->len || l->p[off] == 'e' || !benc_take(l, &off, val))
 		return false;
-	if (kp_benc_walk(l->p + off, l->len - off, &end) != KP_BENC_OK)
-		return false;
-	val->p = l->p + off;
-	val->len = end;
-	*pos = off + end;
+	*pos = off;
 	return true;
 }
 

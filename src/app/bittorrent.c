@@ -342,17 +342,6 @@ static int trk_answer(const uint8_t *p, size_t len, uint32_t *tid)
 /* ---------------------------------------------------------------------------------------- */
 /* LSD (BEP 14) */
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * "BT-SEARCH * HTTP/1.1\r\n" followed by header lines; requires "Port: n" (1..65535)
  * and "Infohash: <40 hex>". Returns the port, and the first info hash if ih != NULL.
@@ -399,7 +388,8 @@ static bool lsd_parse(const uint8_t *p, size_t len, uint16_t *port, uint8_t ih[2
 			if (n - i < 40)
 				return false;
 			for (unsigned k = 0; k < 20; k++) {
-				int hi = hexval(l[i + 2 * k]), lo = hexval(l[i + 2 * k + 1]);
+				int hi = kp_hex_val(l[i + 2 * k]);
+				int lo = kp_hex_val(l[i + 2 * k + 1]);
 
 				if (hi < 0 || lo < 0)
 					return false;

@@ -15,6 +15,8 @@
  * of type "list"/"tthl" are skipped as body, not reported).
  */
 #include "app/app.h"
+#include "app/base32.h"
+#include "app/zstream.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -290,42 +292,6 @@ static size_t adc_unescape(char *out, size_t cap, const char *s, size_t n)
 	return o;
 }
 
-static int b32_val(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a';
-	if (c >= '2' && c <= '7')
-		return c - '2' + 26;
-	return -1;
-}
-
-/* Base32 (RFC 4648, no padding) of exactly out_len bytes; false if s is not that. */
-static bool b32_decode(const char *s, size_t n, uint8_t *out, size_t out_len)
-{
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-
-	if (n != (out_len * 8 + 4) / 5)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int v = b32_val((uint8_t)s[i]);
-
-		if (v < 0)
-			return false;
-		acc = acc << 5 | (uint32_t)v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o < out_len)
-				out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return o == out_len;
-}
-
 static uint64_t dec_u64(const char *s, size_t n, bool *ok)
 {
 	uint64_t v = 0;
@@ -391,7 +357,7 @@ static void adc_result(struct kp_app_ctx *ctx, struct dc_state *st, const char *
 	if (!fn && !tr)
 		return;
 	nl = fn ? adc_unescape(name, sizeof(name), fn, fnl) : 0;
-	have_tth = tr && b32_decode(tr, trl, tth, sizeof(tth));
+	have_tth = tr && kp_base32_decode(tr, trl, tth, sizeof(tth));
 	kp_app_file_listed(ctx, "search_result", name, nl, size,
 			   have_tth ? KP_HASH_TTH : KP_HASH_NONE, have_tth ? tth : NULL,
 			   have_tth ? sizeof(tth) : 0);
@@ -465,10 +431,8 @@ static void dc_transfer(struct kp_app_ctx *ctx, struct dc_state *st, unsigned di
 	if (!ok1 || !ok2 || size == 0 || st->body[dir] || st->z[dir])
 		return;
 	if (zl) {
-		st->z[dir] = calloc(1, sizeof(*st->z[dir]));
-		if (!st->z[dir] || inflateInit(st->z[dir]) != Z_OK) {
-			free(st->z[dir]);
-			st->z[dir] = NULL;
+		st->z[dir] = kp_zstream_new(MAX_WBITS);
+		if (!st->z[dir]) {
 			st->dead[dir] = true; /* the compressed bytes cannot be followed */
 			return;
 		}
@@ -489,7 +453,7 @@ static void dc_transfer(struct kp_app_ctx *ctx, struct dc_state *st, unsigned di
 		uint8_t tth[24];
 
 		if (bl == 4 + 39 && memcmp(buf, "TTH/", 4) == 0 &&
-		    b32_decode(buf + 4, 39, tth, sizeof(tth)))
+		    kp_base32_decode(buf + 4, 39, tth, sizeof(tth)))
 			kp_app_file_hash(ctx, st->body[dir], KP_HASH_TTH, tth, sizeof(tth));
 		st->files++;
 	}
@@ -545,7 +509,7 @@ static void nmdc_result(struct kp_app_ctx *ctx, struct dc_state *st, const char 
 			size = v;
 		e2 = memchr(sp, 0x05, (size_t)(c + n - sp));
 		if (e2 && c + n - e2 > 4 + 39 && memcmp(e2 + 1, "TTH:", 4) == 0)
-			have_tth = b32_decode(e2 + 5, 39, tth, sizeof(tth));
+			have_tth = kp_base32_decode(e2 + 5, 39, tth, sizeof(tth));
 	}
 	kp_app_file_listed(ctx, "search_result", p, (size_t)(e1 - p), size,
 			   have_tth ? KP_HASH_TTH : KP_HASH_NONE, have_tth ? tth : NULL,
@@ -589,15 +553,6 @@ static void dc_content(struct kp_app_ctx *ctx, struct dc_state *st, unsigned dir
 	}
 }
 
-static void dc_zclose(struct dc_state *st, unsigned d)
-{
-	if (st->z[d]) {
-		inflateEnd(st->z[d]);
-		free(st->z[d]);
-		st->z[d] = NULL;
-	}
-}
-
 /* The end of a body: the file (if one was opened) is closed. */
 static void dc_body_end(struct kp_app_ctx *ctx, struct dc_state *st, unsigned d,
 			enum kp_file_end how)
@@ -606,7 +561,7 @@ static void dc_body_end(struct kp_app_ctx *ctx, struct dc_state *st, unsigned d,
 		kp_app_file_close(ctx, st->body[d], how);
 	st->body[d] = NULL;
 	st->body_left[d] = 0;
-	dc_zclose(st, d);
+	kp_zstream_free(&st->z[d]);
 }
 
 /*
@@ -747,8 +702,8 @@ static void dc_free(void *state)
 {
 	struct dc_state *st = state;
 
-	dc_zclose(st, 0);
-	dc_zclose(st, 1);
+	kp_zstream_free(&st->z[0]);
+	kp_zstream_free(&st->z[1]);
 }
 
 static void dc_json(const void *state, const struct kp_flow *f, struct kp_json *j)

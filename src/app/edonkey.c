@@ -29,6 +29,7 @@
  * to 1 MiB), frames over 2 MiB are skipped unread.
  */
 #include "app/app.h"
+#include "app/zstream.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -266,26 +267,48 @@ static int ed_hello_body(const uint8_t *b, size_t avail, size_t bl, size_t lead,
 	return OP_STRONG;
 }
 
-/* eDonkey search expression tree (OP_SEARCHREQUEST, OP_GLOBSEARCHREQ). */
-static bool ed_search_tree(const uint8_t *b, size_t n, size_t *used)
+/*
+ * Walks an eDonkey search expression tree (OP_SEARCHREQUEST, OP_GLOBSEARCHREQ): true when it is
+ * whole and well formed, its length then in *used. With out, the keywords (string leaves) read
+ * are joined there by spaces (as far as the walk went, cut to cap - 1; *olen their length).
+ */
+static bool ed_search_walk(const uint8_t *b, size_t n, size_t *used, char *out, size_t cap,
+			   size_t *olen)
 {
 	struct kp_cur c = kp_cur_make(b, n);
 	unsigned pending = 1, steps = 0;
+	size_t o = 0;
+	bool ok = true;
 
 	while (pending > 0) {
+		const uint8_t *v;
+		uint16_t l;
 		uint8_t t;
 
-		if (++steps > 64)
-			return false;
+		if (++steps > 64) {
+			ok = false;
+			break;
+		}
 		t = kp_cur_u8(&c);
+		if (c.err)
+			break;
 		switch (t) {
 		case 0x00:
 			if (kp_cur_u8(&c) > 2)
-				return false;
+				ok = false; /* not an operator (the keywords read still count) */
 			pending++;
 			continue;
 		case 0x01:
-			kp_cur_skip(&c, kp_cur_le16(&c));
+			l = kp_cur_le16(&c);
+			v = kp_cur_take(&c, l);
+			if (out && v && l) {
+				if (o && o + 1 < cap)
+					out[o++] = ' ';
+				if (l > cap - 1 - o)
+					l = (uint16_t)(cap - 1 - o);
+				memcpy(out + o, v, l);
+				o += l;
+			}
 			break;
 		case 0x02:
 			kp_cur_skip(&c, kp_cur_le16(&c));
@@ -300,14 +323,26 @@ static bool ed_search_tree(const uint8_t *b, size_t n, size_t *used)
 			kp_cur_skip(&c, kp_cur_le16(&c));
 			break;
 		default:
-			return false;
+			ok = false;
+			pending = 0;
+			continue;
 		}
 		if (c.err)
-			return false;
+			break;
 		pending--;
 	}
+	if (olen)
+		*olen = o;
+	if (!ok || c.err || pending)
+		return false;
 	*used = c.off;
-	return !c.err;
+	return true;
+}
+
+/* Whether b[0..n) is one whole search expression tree. */
+static bool ed_search_tree(const uint8_t *b, size_t n, size_t *used)
+{
+	return ed_search_walk(b, n, used, NULL, 0, NULL);
 }
 
 /* The TCP opcodes known below, for frames packed with 0xD4 whose body is compressed. */
@@ -1008,54 +1043,9 @@ static void ed_hello(struct edonkey_state *st, unsigned dir, uint8_t op, const u
 /* The keywords (string leaves) of a search expression tree, joined by spaces. */
 static size_t ed_search_text(const uint8_t *b, size_t n, char *out, size_t cap)
 {
-	struct kp_cur c = kp_cur_make(b, n);
-	unsigned pending = 1, steps = 0;
-	size_t o = 0;
+	size_t used, o;
 
-	while (pending > 0 && ++steps <= 64) {
-		uint8_t t = kp_cur_u8(&c);
-		const uint8_t *v;
-		uint16_t l;
-
-		if (c.err)
-			break;
-		switch (t) {
-		case 0x00:
-			kp_cur_u8(&c);
-			pending++;
-			continue;
-		case 0x01:
-			l = kp_cur_le16(&c);
-			v = kp_cur_take(&c, l);
-			if (v && l) {
-				if (o && o + 1 < cap)
-					out[o++] = ' ';
-				if (l > cap - 1 - o)
-					l = (uint16_t)(cap - 1 - o);
-				memcpy(out + o, v, l);
-				o += l;
-			}
-			break;
-		case 0x02:
-			kp_cur_skip(&c, kp_cur_le16(&c));
-			kp_cur_skip(&c, kp_cur_le16(&c));
-			break;
-		case 0x03:
-			kp_cur_skip(&c, 5);
-			kp_cur_skip(&c, kp_cur_le16(&c));
-			break;
-		case 0x08:
-			kp_cur_skip(&c, 9);
-			kp_cur_skip(&c, kp_cur_le16(&c));
-			break;
-		default:
-			c.err = true;
-			break;
-		}
-		if (c.err)
-			break;
-		pending--;
-	}
+	ed_search_walk(b, n, &used, out, cap, &o);
 	return o;
 }
 
@@ -1313,15 +1303,6 @@ static size_t ed_piece_hdr(uint8_t proto, uint8_t op)
 	return 0;
 }
 
-static void ed_zclose(struct ed_dir *ds)
-{
-	if (ds->z) {
-		inflateEnd(ds->z);
-		free(ds->z);
-		ds->z = NULL;
-	}
-}
-
 /* The next slice of a compressed block: inflated and reported as pieces. */
 static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned d, const uint8_t *p,
 		     size_t n)
@@ -1350,7 +1331,7 @@ static void ed_zfeed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsigned 
 		}
 		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR) ||
 		    ds->z_out > ED_ZBLOCK_MAX) {
-			ed_zclose(ds);
+			kp_zstream_free(&ds->z);
 			break;
 		}
 		if (got == 0 && ds->z->avail_in == 0)
@@ -1479,12 +1460,8 @@ static void ed_tcp_feed(struct kp_app_ctx *ctx, struct edonkey_state *st, unsign
 			if (ds->zpart &&
 			    (!ds->z || ds->z_start != s || memcmp(ds->piece_hash, h, 16) != 0)) {
 				/* the first slice of a block: a new zlib stream */
-				ed_zclose(ds);
-				ds->z = calloc(1, sizeof(*ds->z));
-				if (ds->z && inflateInit(ds->z) != Z_OK) {
-					free(ds->z);
-					ds->z = NULL;
-				}
+				kp_zstream_free(&ds->z);
+				ds->z = kp_zstream_new(MAX_WBITS);
 				ds->z_start = s;
 				ds->z_out = 0;
 			}
@@ -1539,7 +1516,7 @@ static enum kp_parse_result edonkey_parse(struct kp_app_ctx *ctx, void *state)
 	if (ctx->gap) {
 		st->dir[d].dead = true;
 		st->dir[d].piece_left = 0;
-		ed_zclose(&st->dir[d]);
+		kp_zstream_free(&st->dir[d].z);
 	}
 	ed_tcp_feed(ctx, st, d, ctx->data, ctx->len);
 	if (st->dir[0].dead && st->dir[1].dead)
@@ -1556,7 +1533,7 @@ static void edonkey_free(void *state)
 	for (unsigned d = 0; d < 2; d++) {
 		free(st->dir[d].big);
 		st->dir[d].big = NULL;
-		ed_zclose(&st->dir[d]);
+		kp_zstream_free(&st->dir[d].z);
 	}
 }
 

@@ -16,6 +16,8 @@
  * request and body of a download (Content-Length bytes, Content-Range offset).
  */
 #include "app/app.h"
+#include "app/base32.h"
+#include "app/zstream.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -376,38 +378,6 @@ static void handle_line(struct gnutella_state *st, unsigned dir, const char *l, 
 
 /* ---- content (files wanted) ------------------------------------------------ */
 
-static int b32_val(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a';
-	if (c >= '2' && c <= '7')
-		return c - '2' + 26;
-	return -1;
-}
-
-/* 32 base32 characters at u -> 20 bytes. */
-static bool b32_sha1(const uint8_t *u, uint8_t out[20])
-{
-	uint32_t acc = 0;
-	unsigned bits = 0, o = 0;
-
-	for (unsigned i = 0; i < 32; i++) {
-		int v = b32_val(u[i]);
-
-		if (v < 0)
-			return false;
-		acc = acc << 5 | (uint32_t)v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return o == 20;
-}
-
 /*
  * "urn:sha1:" + 32 base32 characters somewhere in b[0..n) -> 20 bytes; else the
  * SHA-1 half of "urn:bitprint:<sha1 base32>.<tiger base32>".
@@ -416,18 +386,12 @@ static bool find_sha1(const uint8_t *b, size_t n, uint8_t out[20])
 {
 	const uint8_t *u = kp_find_ci(b, n, "urn:sha1:");
 
-	if (u && (size_t)(b + n - u) >= 9 + 32 && b32_sha1(u + 9, out))
+	if (u && (size_t)(b + n - u) >= 9 + 32 &&
+	    kp_base32_decode((const char *)u + 9, 32, out, 20))
 		return true;
 	u = kp_find_ci(b, n, "urn:bitprint:");
-	return u && (size_t)(b + n - u) >= 13 + 32 && b32_sha1(u + 13, out);
-}
-
-static int hexv(uint8_t c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-				      : -1;
+	return u && (size_t)(b + n - u) >= 13 + 32 &&
+	       kp_base32_decode((const char *)u + 13, 32, out, 20);
 }
 
 /* %XX decoding of a URL path segment into out; returns the length. */
@@ -436,9 +400,10 @@ static size_t url_decode(char *out, size_t cap, const char *s, size_t n)
 	size_t o = 0;
 
 	for (size_t i = 0; i < n && o < cap; i++) {
-		if (s[i] == '%' && i + 2 < n && hexv((uint8_t)s[i + 1]) >= 0 &&
-		    hexv((uint8_t)s[i + 2]) >= 0) {
-			out[o++] = (char)(hexv((uint8_t)s[i + 1]) << 4 | hexv((uint8_t)s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && kp_hex_val((uint8_t)s[i + 1]) >= 0 &&
+		    kp_hex_val((uint8_t)s[i + 2]) >= 0) {
+			out[o++] = (char)(kp_hex_val((uint8_t)s[i + 1]) << 4 |
+					  kp_hex_val((uint8_t)s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];
@@ -537,6 +502,20 @@ static bool ggep_sha1(const uint8_t *b, size_t n, uint8_t out[20])
 	return false;
 }
 
+/* The NUL-terminated string at the cursor (length in *n; the cursor then past its NUL), or NULL
+ * when no NUL follows. */
+static const uint8_t *cur_cstr(struct kp_cur *c, size_t *n)
+{
+	const uint8_t *p = kp_cur_ptr(c);
+	const uint8_t *z = memchr(p, 0, kp_cur_left(c));
+
+	if (!z)
+		return NULL;
+	*n = (size_t)(z - p);
+	kp_cur_skip(c, *n + 1);
+	return p;
+}
+
 /* A query (0x80) or query hit (0x81) payload. */
 static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8_t desc,
 			const uint8_t *p, size_t n)
@@ -570,7 +549,7 @@ static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8
 		kp_cur_skip(&c, 10); /* port, ip, speed */
 		for (unsigned i = 0; i < count && !c.err; i++) {
 			uint32_t size;
-			const uint8_t *name, *ext, *z;
+			const uint8_t *name, *ext;
 			size_t nl, el;
 			bool h;
 
@@ -578,18 +557,10 @@ static void gnu_message(struct kp_app_ctx *ctx, struct gnutella_state *st, uint8
 			size = kp_cur_le32(&c);
 			if (c.err)
 				return;
-			name = kp_cur_ptr(&c);
-			z = memchr(name, 0, kp_cur_left(&c));
-			if (!z)
+			name = cur_cstr(&c, &nl);
+			ext = cur_cstr(&c, &el);
+			if (!name || !ext)
 				return;
-			nl = (size_t)(z - name);
-			kp_cur_skip(&c, nl + 1);
-			ext = kp_cur_ptr(&c);
-			z = memchr(ext, 0, kp_cur_left(&c));
-			if (!z)
-				return;
-			el = (size_t)(z - ext);
-			kp_cur_skip(&c, el + 1);
 			h = find_sha1(ext, el, sha1) || ggep_sha1(ext, el, sha1);
 			kp_app_file_listed(ctx, "search_result", (const char *)name, nl, size,
 					   h ? KP_HASH_SHA1 : KP_HASH_NONE, h ? sha1 : NULL,
@@ -649,12 +620,9 @@ static void gnu_content_line(struct kp_app_ctx *ctx, struct gnutella_state *st, 
 		if (!st->http) {
 			st->mode[d] = GM_MSG;
 			if (st->deflate[d] && !st->z[d]) {
-				st->z[d] = calloc(1, sizeof(*st->z[d]));
-				if (!st->z[d] || inflateInit(st->z[d]) != Z_OK) {
-					free(st->z[d]);
-					st->z[d] = NULL;
+				st->z[d] = kp_zstream_new(MAX_WBITS);
+				if (!st->z[d])
 					st->mode[d] = GM_DEAD;
-				}
 			}
 			return;
 		}
@@ -706,7 +674,10 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d,
 			const uint8_t *p, size_t len);
 
-static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d, uint8_t c)
+/* One byte of a handshake or HTTP header; a whole line is read (and, with content, also for
+ * the files and searches it names). */
+static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned d, uint8_t c,
+			 bool content)
 {
 	if (c == '\n') {
 		size_t n = st->line_len[d];
@@ -715,7 +686,8 @@ static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsi
 			n--;
 		if (!st->line_over[d]) {
 			handle_line(st, d, st->line[d], n);
-			gnu_content_line(ctx, st, d, st->line[d], n);
+			if (content)
+				gnu_content_line(ctx, st, d, st->line[d], n);
 		}
 		st->line_len[d] = 0;
 		st->line_over[d] = false;
@@ -723,15 +695,6 @@ static void gnu_hdr_byte(struct kp_app_ctx *ctx, struct gnutella_state *st, unsi
 		st->line[d][st->line_len[d]++] = (char)c;
 	} else {
 		st->line_over[d] = true;
-	}
-}
-
-static void gnu_zclose(struct gnutella_state *st, unsigned d)
-{
-	if (st->z[d]) {
-		inflateEnd(st->z[d]);
-		free(st->z[d]);
-		st->z[d] = NULL;
 	}
 }
 
@@ -760,7 +723,7 @@ static void gnu_inflate(struct kp_app_ctx *ctx, struct gnutella_state *st, unsig
 		}
 		if ((r != Z_OK && r != Z_BUF_ERROR) || st->z_total[d] > GNU_INFLATE_MAX ||
 		    st->mode[d] != GM_MSG) {
-			gnu_zclose(st, d);
+			kp_zstream_free(&st->z[d]);
 			st->mode[d] = GM_DEAD;
 			return;
 		}
@@ -779,7 +742,7 @@ static void gnu_feed(struct kp_app_ctx *ctx, struct gnutella_state *st, unsigned
 
 		switch (st->mode[d]) {
 		case GM_HDR:
-			gnu_hdr_byte(ctx, st, d, p[i++]);
+			gnu_hdr_byte(ctx, st, d, p[i++], true);
 			if (st->giv)
 				st->mode[d] = GM_DEAD;
 			break;
@@ -896,7 +859,7 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 				st->body = NULL;
 			}
 			st->mode[d] = GM_DEAD;
-			gnu_zclose(st, d);
+			kp_zstream_free(&st->z[d]);
 		}
 		gnu_feed(ctx, st, d, ctx->data, ctx->len);
 		return st->mode[0] == GM_DEAD && st->mode[1] == GM_DEAD ? KP_PARSE_DONE
@@ -904,24 +867,8 @@ static enum kp_parse_result gnutella_parse(struct kp_app_ctx *ctx, void *state)
 	}
 	if (ctx->gap)
 		st->hdr_done[d] = true;
-	for (size_t i = 0; i < ctx->len && !st->hdr_done[d]; i++) {
-		uint8_t c = ctx->data[i];
-
-		if (c == '\n') {
-			size_t n = st->line_len[d];
-
-			if (n && st->line[d][n - 1] == '\r')
-				n--;
-			if (!st->line_over[d])
-				handle_line(st, d, st->line[d], n);
-			st->line_len[d] = 0;
-			st->line_over[d] = false;
-		} else if (st->line_len[d] < GNU_LINE_MAX) {
-			st->line[d][st->line_len[d]++] = (char)c;
-		} else {
-			st->line_over[d] = true;
-		}
-	}
+	for (size_t i = 0; i < ctx->len && !st->hdr_done[d]; i++)
+		gnu_hdr_byte(ctx, st, d, ctx->data[i], false);
 	return st->hdr_done[0] && st->hdr_done[1] ? KP_PARSE_DONE : KP_PARSE_MORE;
 }
 
@@ -932,7 +879,7 @@ static void gnutella_free(void *state)
 	for (unsigned d = 0; d < 2; d++) {
 		free(st->msg[d]);
 		st->msg[d] = NULL;
-		gnu_zclose(st, d);
+		kp_zstream_free(&st->z[d]);
 	}
 }
 

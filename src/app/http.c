@@ -19,6 +19,7 @@
  */
 #include "app/app.h"
 #include "app/linebuf.h"
+#include "app/zstream.h"
 #include "content/content.h"
 #include "output/json.h"
 
@@ -175,17 +176,6 @@ static long http_query_param(const uint8_t *t, size_t n, const char *name)
 	return -1;
 }
 
-static int http_hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* URL-decodes the info_hash parameter; true when it is exactly 20 bytes. */
 static bool http_info_hash(const uint8_t *t, size_t n, uint8_t out[20])
 {
@@ -202,8 +192,8 @@ static bool http_info_hash(const uint8_t *t, size_t n, uint8_t out[20])
 
 			if (i + 2 >= n)
 				return false;
-			hi = http_hexval(t[i + 1]);
-			lo = http_hexval(t[i + 2]);
+			hi = kp_hex_val(t[i + 1]);
+			lo = kp_hex_val(t[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (uint8_t)(hi << 4 | lo);
@@ -587,9 +577,9 @@ static size_t http_pct_decode(char *dst, size_t cap, const uint8_t *s, size_t n)
 	for (size_t i = 0; i < n && o + 1 < cap; i++) {
 		uint8_t c = s[i];
 
-		if (c == '%' && i + 2 < n && http_hexval(s[i + 1]) >= 0 &&
-		    http_hexval(s[i + 2]) >= 0) {
-			c = (uint8_t)(http_hexval(s[i + 1]) << 4 | http_hexval(s[i + 2]));
+		if (c == '%' && i + 2 < n && kp_hex_val(s[i + 1]) >= 0 &&
+		    kp_hex_val(s[i + 2]) >= 0) {
+			c = (uint8_t)(kp_hex_val(s[i + 1]) << 4 | kp_hex_val(s[i + 2]));
 			i += 2;
 		}
 		dst[o++] = (char)c;
@@ -743,21 +733,12 @@ static bool http_content_range(const uint8_t *s, size_t n, uint64_t *start, uint
 	return true;
 }
 
-static void http_msg_free_z(struct http_msg *m)
-{
-	if (m->z) {
-		inflateEnd(m->z);
-		free(m->z);
-		m->z = NULL;
-	}
-}
-
 static void http_msg_close(struct http_fctx *f, struct http_msg *m, enum kp_file_end how)
 {
 	if (m->fi)
 		kp_app_file_close(f->p.ctx, m->fi, how);
 	m->fi = NULL;
-	http_msg_free_z(m);
+	kp_zstream_free(&m->z);
 }
 
 /* Gives up on this direction: an open file ends truncated. */
@@ -827,15 +808,8 @@ static bool http_z_init(struct http_msg *m)
 
 		wbits = (m->zpre[0] & 0x0f) == 8 && h % 31 == 0 ? MAX_WBITS : -MAX_WBITS;
 	}
-	m->z = calloc(1, sizeof(*m->z));
-	if (!m->z)
-		return false;
-	if (inflateInit2(m->z, wbits) != Z_OK) {
-		free(m->z);
-		m->z = NULL;
-		return false;
-	}
-	return true;
+	m->z = kp_zstream_new(wbits);
+	return m->z != NULL;
 }
 
 /* Inflates n body bytes into the file; false when the file had to stop (error, cap). */
@@ -1031,16 +1005,16 @@ static void http_chunk_size(struct http_fctx *f, struct http_msg *m, const uint8
 
 	while (i < n && l[i] == '0')
 		i++;
-	if (i == 0 && (n == 0 || http_hexval(l[0]) < 0)) {
+	if (i == 0 && (n == 0 || kp_hex_val(l[0]) < 0)) {
 		http_msg_fail(f, m);
 		return;
 	}
-	while (i < n && http_hexval(l[i]) >= 0) {
+	while (i < n && kp_hex_val(l[i]) >= 0) {
 		if (++d > HTTP_CHUNK_DIGITS) {
 			http_msg_fail(f, m);
 			return;
 		}
-		v = v << 4 | (uint64_t)http_hexval(l[i++]);
+		v = v << 4 | (uint64_t)kp_hex_val(l[i++]);
 	}
 	if (i < n && l[i] != ';' && l[i] != ' ' && l[i] != '\t') {
 		http_msg_fail(f, m);
@@ -1181,7 +1155,7 @@ static void http_free(void *state)
 	if (!st->fx)
 		return;
 	for (int i = 0; i < 2; i++)
-		http_msg_free_z(&st->fx->m[i]);
+		kp_zstream_free(&st->fx->m[i].z);
 	free(st->fx);
 	st->fx = NULL;
 }

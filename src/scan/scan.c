@@ -84,18 +84,33 @@ void kp_scan_job_free(struct kp_scan_job *job)
 #include <stdio.h>
 #include <sys/stat.h>
 
+/* Appends job to the list head..tail (the caller holds the list's lock). */
+static void job_append(struct kp_scan_job **head, struct kp_scan_job **tail,
+		       struct kp_scan_job *job)
+{
+	job->next = NULL;
+	if (*tail)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
+/* One more job of q is on its way (counted before a scan thread can deliver it). */
+static void doneq_pending_add(struct kp_scan_doneq *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->pending++;
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* Appends a finished job and makes the eventfd readable. */
 static void doneq_push(struct kp_scan_doneq *q, struct kp_scan_job *job)
 {
 	uint64_t one = 1;
 
-	job->next = NULL;
 	pthread_mutex_lock(&q->lock);
-	if (q->tail)
-		q->tail->next = job;
-	else
-		q->head = job;
-	q->tail = job;
+	job_append(&q->head, &q->tail, job);
 	/* Cannot fail short of 2^64-2 unread writes; nothing to do if it did. */
 	if (write(q->efd, &one, sizeof(one)) < 0) {
 	}
@@ -434,6 +449,17 @@ static void scanner_free(struct kp_scanner *s)
 	free(s);
 }
 
+/* Tells the scan threads to stop and waits for them. */
+static void threads_stop(struct kp_scanner *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned i = 0; i < s->nthreads; i++)
+		pthread_join(s->threads[i], NULL);
+}
+
 /* A private scratch directory for libclamav under /dev/shm; false when there is none. */
 static bool make_tmpdir(struct kp_scanner *s)
 {
@@ -565,12 +591,7 @@ int kp_scanner_open_opts(struct kp_scanner **out, const struct kp_scan_opts *o, 
 	return 0;
 
 fail_threads:
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
+	threads_stop(s);
 fail:
 	scanner_free(s);
 	return rc;
@@ -596,9 +617,7 @@ int kp_scanner_submit(struct kp_scanner *s, struct kp_scan_job *job)
 	job->scan_ns = 0;
 
 	if (cache_lookup(&s->cache, job)) {
-		pthread_mutex_lock(&q->lock);
-		q->pending++;
-		pthread_mutex_unlock(&q->lock);
+		doneq_pending_add(q);
 		count(&s->submitted, 1);
 		count(&s->cached, 1);
 		if (job->result == KP_SCAN_INFECTED)
@@ -613,15 +632,8 @@ int kp_scanner_submit(struct kp_scanner *s, struct kp_scan_job *job)
 		count(&s->rejected, 1);
 		return s->stopping ? -ESHUTDOWN : -EAGAIN;
 	}
-	/* Counted pending before a scan thread can deliver it. */
-	pthread_mutex_lock(&q->lock);
-	q->pending++;
-	pthread_mutex_unlock(&q->lock);
-	if (s->qtail)
-		s->qtail->next = job;
-	else
-		s->qhead = job;
-	s->qtail = job;
+	doneq_pending_add(q);
+	job_append(&s->qhead, &s->qtail, job);
 	s->queued++;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -668,12 +680,7 @@ void kp_scanner_close(struct kp_scanner *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < s->nthreads; i++)
-		pthread_join(s->threads[i], NULL);
+	threads_stop(s);
 	scanner_free(s);
 }
 

@@ -118,6 +118,18 @@ static inline bool kp_starts(const uint8_t *buf, size_t len, const char *s)
 	return len >= n && memcmp(buf, s, n) == 0;
 }
 
+/* The value of the hex digit c (either case), or -1. */
+static inline int kp_hex_val(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Case-insensitive variant of kp_starts (ASCII). */
 bool kp_starts_ci(const uint8_t *buf, size_t len, const char *s);
 

@@ -5,10 +5,8 @@
 # search events (app, direction, name, listed_as or state, size, sha256, P2P hash;
 # search text), and hash/name rules must block the flows that carry them.
 # Usage: content-p2p.sh KP2PADM_BINARY
-set -u
-bin=$(readlink -f "${1:?usage: content-p2p.sh KP2PADM_BINARY}")
-here=$(cd "$(dirname "$0")" && pwd)
-exec python3 - "$bin" "$here/pcap" <<'PY'
+. "$(dirname "$0")/../cli/lib.sh" "$@"
+python3 - "$bin" "$pcaps" <<'PY'
 import collections, json, subprocess, sys
 
 binary, pcaps = sys.argv[1], sys.argv[2]

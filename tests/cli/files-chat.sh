@@ -13,27 +13,15 @@
 # The chat events are there too (their exact texts: tests/cli/run-tests.sh).
 # Exit 77 (skipped) when the program does not know file.audit yet.
 # Usage: files-chat.sh KP2PADM_BINARY
-set -u
-bin=$(readlink -f "${1:?usage: files-chat.sh KP2PADM_BINARY}")
-here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-if ! "$bin" --quiet -r "$here/captures/pcap/irc-ngircd.pcap" -s file.audit=yes -l "$tmp/probe" \
-	2>"$tmp/e"; then
-	echo "skip: file.audit not supported by this build: $(head -1 "$tmp/e")"
-	exit 77
-fi
+. "$(dirname "$0")/lib.sh" "$@"
+kp_need_file_audit irc-ngircd.pcap
 
 # check NAME CAPTURE NCHATS EXPECTED: EXPECTED lines are
 # "app direction name size state listed_as sha256 parent" (parent: linked to another flow)
 check() {
 	local name=$1 pcap=$2 nchat=$3 want=$4
-	if ! "$bin" --quiet -r "$here/captures/pcap/$pcap" -s chat.audit=yes -s file.audit=yes \
-		-l - >"$tmp/ev" 2>"$tmp/e"; then
-		echo "FAIL $name: kp2padm exited non-zero: $(cat "$tmp/e")"
-		fail=$((fail + 1))
+	if ! kp_events "$tmp/ev" -r "$pcaps/$pcap" -s chat.audit=yes -s file.audit=yes; then
+		kp_check "$name" 1
 		return
 	fi
 	python3 - "$tmp/ev" >"$tmp/got" <<'PY'
@@ -51,16 +39,9 @@ for line in open(sys.argv[1]):
           "parent" if "parent_flow_id" in ev else "-")
 print("chats", chats)
 PY
-	sort "$tmp/got" >"$tmp/got.s"
-	printf '%s\nchats %s\n' "$want" "$nchat" | sed '/^$/d' | sort >"$tmp/want.s"
-	if diff -u "$tmp/want.s" "$tmp/got.s" >"$tmp/diff"; then
-		echo "ok   $name"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name: events differ (- want, + got):"
-		cat "$tmp/diff"
-		fail=$((fail + 1))
-	fi
+	kp_same_lines "$tmp/got" "$want
+chats $nchat"
+	kp_check "$name" $?
 }
 
 check "irc-ngircd: the DCC SEND offer and the DCC connection's file" irc-ngircd.pcap 7 '
@@ -75,24 +56,15 @@ check "xmpp-prosody: chats, no file" xmpp-prosody.pcap 10 ''
 
 # A name rule blocks the DCC offer's IRC session: no file reaches the DCC connection.
 printf 'file = block name=nobin glob=*.bin\n' >"$tmp/block.conf"
-"$bin" --quiet -c "$tmp/block.conf" -r "$here/captures/pcap/irc-ngircd.pcap" -s file.audit=yes \
+"$bin" --quiet -c "$tmp/block.conf" -r "$pcaps/irc-ngircd.pcap" -s file.audit=yes \
 	-l "$tmp/blk" 2>"$tmp/e"
-if python3 - "$tmp/blk" <<'PY'
-import json, sys
-evs = [json.loads(l) for l in open(sys.argv[1])]
-files = [e["file"] for e in evs if e["event_type"] == "file"]
+kp_py "$tmp/blk" '
+files = [e["file"] for e in ev if e["event_type"] == "file"]
 ok = (len(files) == 1 and files[0]["state"] == "listed" and files[0]["verdict"] == "block"
       and files[0].get("rule") == "nobin")
+if not ok:
+    print("\n".join(json.dumps(f) for f in files[:5]))
 sys.exit(0 if ok else 1)
-PY
-then
-	echo "ok   irc-ngircd: a *.bin block rule blocks at the offer"
-	pass=$((pass + 1))
-else
-	echo "FAIL irc-ngircd: block rule on the offer:"
-	grep '"file"' "$tmp/blk" | head -5
-	fail=$((fail + 1))
-fi
-
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+'
+kp_check "irc-ngircd: a *.bin block rule blocks at the offer" $?
+kp_done

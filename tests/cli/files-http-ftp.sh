@@ -7,25 +7,14 @@
 # http / ftp-data and tshark -z follow). Exit 77 (skipped) when the program
 # does not know file.audit yet (before the content core).
 # Usage: files-http-ftp.sh KP2PADM_BINARY
-set -u
-bin=$(readlink -f "${1:?usage: files-http-ftp.sh KP2PADM_BINARY}")
-here=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-if ! "$bin" --quiet -r "$here/captures/pcap/http-nginx.pcap" -s file.audit=yes -l "$tmp/probe" \
-	2>"$tmp/e"; then
-	echo "skip: file.audit not supported by this build: $(head -1 "$tmp/e")"
-	exit 77
-fi
+. "$(dirname "$0")/lib.sh" "$@"
+kp_need_file_audit http-nginx.pcap
 
 # check NAME CAPTURE EXPECTED: EXPECTED lines are "app direction name size state sha256"
 check() {
 	local name=$1 pcap=$2 want=$3
-	if ! "$bin" --quiet -r "$here/captures/pcap/$pcap" -s file.audit=yes -l - >"$tmp/ev" 2>"$tmp/e"; then
-		echo "FAIL $name: kp2padm exited non-zero: $(cat "$tmp/e")"
-		fail=$((fail + 1))
+	if ! kp_events "$tmp/ev" -r "$pcaps/$pcap" -s file.audit=yes; then
+		kp_check "$name" 1
 		return
 	fi
 	python3 - "$tmp/ev" >"$tmp/got" <<'PY'
@@ -38,16 +27,8 @@ for line in open(sys.argv[1]):
     print(f.get("app"), f.get("direction"), f.get("name"), f.get("size"), f.get("state"),
           f.get("sha256", "-"))
 PY
-	sort "$tmp/got" >"$tmp/got.s"
-	printf '%s\n' "$want" | sed '/^$/d' | sort >"$tmp/want.s"
-	if diff -u "$tmp/want.s" "$tmp/got.s" >"$tmp/diff"; then
-		echo "ok   $name"
-		pass=$((pass + 1))
-	else
-		echo "FAIL $name: file events differ (- want, + got):"
-		cat "$tmp/diff"
-		fail=$((fail + 1))
-	fi
+	kp_same_lines "$tmp/got" "$want"
+	kp_check "$name" $?
 }
 
 # http-nginx.pcap: keep-alive with Content-Length and HEAD (:80); gzip + chunked, 404 (:8081)
@@ -76,44 +57,28 @@ ftp-data toserver incoming/upload-20k.bin 20480 complete d29f01a861bf7615374f933
 ftp-data toclient data-8k.bin 8192 complete 8dee191cd4c3fa0ae27bff1227342a65c47608bb7f3049036cd7fde41f19d3a2
 "
 # a name rule on the decoded RFC 5987 name blocks the flow at that file
-"$bin" --quiet -r "$here/captures/pcap/kqh-http-files.pcap" -s 'file=block name=noexe glob=*.exe' \
+"$bin" --quiet -r "$pcaps/kqh-http-files.pcap" -s 'file=block name=noexe glob=*.exe' \
 	-l - >"$tmp/ev" 2>/dev/null
-if python3 - "$tmp/ev" <<'PY'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+kp_py "$tmp/ev" '
 files = [e["file"] for e in ev if e["event_type"] == "file"]
 blocks = [e["block"] for e in ev if e["event_type"] == "block"]
 ok = (len(files) == 1 and files[0]["name"] == "\u20ac.exe" and files[0]["verdict"] == "block"
       and files[0]["rule"] == "noexe" and len(blocks) == 1 and blocks[0]["rule"] == "noexe")
+if not ok:
+    print(open(sys.argv[1]).read())
 sys.exit(0 if ok else 1)
-PY
-then
-	echo "ok   http: file = block glob=*.exe blocks the RFC 5987 name"
-	pass=$((pass + 1))
-else
-	echo "FAIL http: file = block glob=*.exe:"
-	cat "$tmp/ev"
-	fail=$((fail + 1))
-fi
+'
+kp_check "http: file = block glob=*.exe blocks the RFC 5987 name" $?
 # an audit rule by glob on the FTP names: the four .bin transfers, not README.txt
-"$bin" --quiet -r "$here/captures/pcap/ftp-vsftpd.pcap" -s 'file=audit name=bins glob=*.bin' \
+"$bin" --quiet -r "$pcaps/ftp-vsftpd.pcap" -s 'file=audit name=bins glob=*.bin' \
 	-l - >"$tmp/ev" 2>/dev/null
 n=$(grep -c '"event_type":"file"' "$tmp/ev")
-if [ "$n" = 4 ] && ! grep '"event_type":"file"' "$tmp/ev" | grep -q README; then
-	echo "ok   ftp: file = audit glob=*.bin audits the four .bin transfers"
-	pass=$((pass + 1))
-else
-	echo "FAIL ftp: file = audit glob=*.bin: $n file events"
-	fail=$((fail + 1))
-fi
+[ "$n" = 4 ] && ! grep '"event_type":"file"' "$tmp/ev" | grep -q README
+st=$?
+echo "$n file events" >"$tmp/why"
+kp_check "ftp: file = audit glob=*.bin audits the four .bin transfers" $st
 # without file.audit: no file events at all
-"$bin" --quiet -r "$here/captures/pcap/http-nginx.pcap" -l - >"$tmp/ev" 2>/dev/null
-if grep -q '"event_type":"file"' "$tmp/ev"; then
-	echo "FAIL no file events without file.audit"
-	fail=$((fail + 1))
-else
-	echo "ok   no file events without file.audit"
-	pass=$((pass + 1))
-fi
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+"$bin" --quiet -r "$pcaps/http-nginx.pcap" -l - >"$tmp/ev" 2>/dev/null
+! grep -q '"event_type":"file"' "$tmp/ev"
+kp_check "no file events without file.audit" $?
+kp_done

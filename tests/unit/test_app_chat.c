@@ -5,14 +5,14 @@
  * of the switchboard session, file invitations, MSNP2P offers) and XMPP
  * message stanzas (entities, CDATA, the bound JID, STARTTLS). The modules
  * (irc.c, msn.c, xmpp.c) are linked alone with a recording fake of the
- * services they call (chat_fake.c), and fed the TCP payloads of the project's
+ * services they call (content_fake.c), and fed the TCP payloads of the project's
  * own captures (tests/captures/pcap: irc-ngircd, msn-switchboard,
  * xmpp-prosody; skipped with a message when absent), whole and cut into small
  * chunks; hostile inputs must neither crash nor over-read (ASan build).
  */
 #define _GNU_SOURCE
 #include "tap.h"
-#include "chat_fake.h"
+#include "content_fake.h"
 
 #include "app/app.h"
 #include "app/irc.h"
@@ -189,19 +189,27 @@ static void feed_str(const struct kp_app_module *mod, void *state, unsigned dir,
 	feed_chunk(mod, &f, dir, (const uint8_t *)s, n, step);
 }
 
+/* Forgets the calls and sets what the fake answers for chats and files. */
+static void reset(bool chat, bool files)
+{
+	fake_reset();
+	fake_chat_wanted = chat;
+	fake_files_wanted = files;
+}
+
 static int chat_is(unsigned i, const char *cmd, const char *from, const char *to,
 		   const char *text, int dir)
 {
-	const struct fake_call *c = fake_nth("chat", i);
+	const struct fake_ev *c = fake_nth(FK_CHAT, i);
 
 	if (c && !strcmp(c->what, cmd) && !strcmp(c->from, from) && !strcmp(c->to, to) &&
-	    c->len == strlen(text) && memcmp(c->text, text, c->len) == 0 && c->dir == dir)
+	    c->name_len == strlen(text) && memcmp(c->name, text, c->name_len) == 0 && c->dir == dir)
 		return 0;
 	fprintf(stderr, "  chat %u: want %s \"%s\" -> \"%s\" [%s] dir %d\n", i, cmd, from, to, text,
 		dir);
 	if (c)
 		fprintf(stderr, "          got %s \"%s\" -> \"%s\" [%.*s] dir %d\n", c->what,
-			c->from, c->to, (int)c->len, (const char *)c->text, c->dir);
+			c->from, c->to, (int)c->name_len, (const char *)c->name, c->dir);
 	else
 		fprintf(stderr, "          got none\n");
 	return 1;
@@ -209,13 +217,13 @@ static int chat_is(unsigned i, const char *cmd, const char *from, const char *to
 
 static int listed_is(unsigned i, const char *what, const char *name, uint64_t size)
 {
-	const struct fake_call *c = fake_nth("listed", i);
+	const struct fake_ev *c = fake_nth(FK_LISTED, i);
 
-	if (c && !strcmp(c->what, what) && c->len == strlen(name) &&
-	    memcmp(c->text, name, c->len) == 0 && c->size == size)
+	if (c && !strcmp(c->what, what) && c->name_len == strlen(name) &&
+	    memcmp(c->name, name, c->name_len) == 0 && c->size == size)
 		return 0;
 	fprintf(stderr, "  listed %u: want %s \"%s\" %llu; got %s\n", i, what, name,
-		(unsigned long long)size, c ? (const char *)c->text : "none");
+		(unsigned long long)size, c ? (const char *)c->name : "none");
 	return 1;
 }
 
@@ -226,38 +234,38 @@ static const size_t steps[] = {0, 1, 7, 100};
 KP_TEST(irc_dcc_offer_from_capture)
 {
 	for (unsigned s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-		const struct fake_call *a, *e;
+		const struct fake_ev *a, *e;
 
-		fake_reset(true, true);
+		reset(true, true);
 		if (replay("irc-ngircd.pcap", 6667, &kp_mod_irc, steps[s]) < 0)
 			return;
 		/*
 		 * irc-ngircd.pcap, alice's session: "PRIVMSG bob :\x01DCC SEND
 		 * kp2padm-dcc.bin 3323068417 45000 16384\x01" (toserver).
 		 */
-		CHECK_EQ(fake_count("listed"), 1);
+		CHECK_EQ(fake_count(FK_LISTED), 1);
 		*kp_failed += listed_is(0, "offer", "kp2padm-dcc.bin", 16384);
-		CHECK_EQ(fake_nth("listed", 0)->dir, KP_DIR_TOSERVER);
-		a = fake_nth("announce", 0);
-		CHECK_EQ(fake_count("announce"), 1);
-		CHECK(a && a->len == 15 && memcmp(a->text, "kp2padm-dcc.bin", 15) == 0 &&
+		CHECK_EQ(fake_nth(FK_LISTED, 0)->dir, KP_DIR_TOSERVER);
+		a = fake_nth(FK_ANNOUNCE, 0);
+		CHECK_EQ(fake_count(FK_ANNOUNCE), 1);
+		CHECK(a && a->name_len == 15 && memcmp(a->name, "kp2padm-dcc.bin", 15) == 0 &&
 		      a->size == 16384);
-		e = fake_nth("expect", 0);
-		CHECK(e && e->size == 45000 && e->family == AF_INET &&
+		e = fake_nth(FK_EXPECT, 0);
+		CHECK(e && e->port == 45000 && e->family == AF_INET &&
 		      memcmp(e->addr, "\xc6\x12\x00\x01", 4) == 0);
 		/* the announcement comes before the expectation of the data connection */
 		CHECK(a && e && a < e);
 		/* and the chat of the session (checked exactly by tests/cli too) */
-		CHECK_EQ(fake_count("chat"), 7);
+		CHECK_EQ(fake_count(FK_CHAT), 7);
 		*kp_failed += chat_is(0, "PRIVMSG", "alice", "#kp2padm",
 				      "Hello bob, this is alice on the kp2padm test channel.", 0);
 		*kp_failed += chat_is(4, "NOTICE", "bob", "alice", "ready when you are", 1);
 	}
 	/* Files not wanted: no listed file, no announcement; the expectation stays. */
-	fake_reset(true, false);
+	reset(true, false);
 	replay("irc-ngircd.pcap", 6667, &kp_mod_irc, 0);
-	CHECK_EQ(fake_count("listed") + fake_count("announce"), 0);
-	CHECK_EQ(fake_count("expect"), 1);
+	CHECK_EQ(fake_count(FK_LISTED) + fake_count(FK_ANNOUNCE), 0);
+	CHECK_EQ(fake_count(FK_EXPECT), 1);
 }
 
 KP_TEST(irc_dcc_offer_forms)
@@ -273,19 +281,19 @@ KP_TEST(irc_dcc_offer_forms)
 		":bob!b@h PRIVMSG alice :\x01" "DCC SEND nosize.txt 3232235777 5001\x01\r\n"
 		":bob!b@h PRIVMSG alice :\x01" "DCC CHAT chat 3232235777 5002\x01\r\n";
 
-	fake_reset(true, true);
+	reset(true, true);
 	feed_str(&kp_mod_irc, st, 1, lines, sizeof(lines) - 1, 3);
-	CHECK_EQ(fake_count("listed"), 4);
+	CHECK_EQ(fake_count(FK_LISTED), 4);
 	*kp_failed += listed_is(0, "offer", "my holiday file.zip", 123456);
 	*kp_failed += listed_is(1, "offer", "report.pdf", 987654321012ull);
 	*kp_failed += listed_is(2, "offer", "passive.bin", 77);
 	*kp_failed += listed_is(3, "offer", "nosize.txt", KP_FILE_SIZE_UNKNOWN);
 	/* passive DCC (port 0) has no linked connection: listed, not announced */
-	CHECK_EQ(fake_count("announce"), 3);
-	CHECK(fake_nth("announce", 1) && fake_nth("announce", 1)->size == 987654321012ull);
-	CHECK_EQ(fake_count("expect"), 4); /* 5000, 6000 (IPv6), 5001, DCC CHAT 5002 */
-	CHECK(fake_nth("expect", 1) && fake_nth("expect", 1)->family == AF_INET6);
-	CHECK_EQ(fake_count("chat"), 0); /* CTCP is not chat */
+	CHECK_EQ(fake_count(FK_ANNOUNCE), 3);
+	CHECK(fake_nth(FK_ANNOUNCE, 1) && fake_nth(FK_ANNOUNCE, 1)->size == 987654321012ull);
+	CHECK_EQ(fake_count(FK_EXPECT), 4); /* 5000, 6000 (IPv6), 5001, DCC CHAT 5002 */
+	CHECK(fake_nth(FK_EXPECT, 1) && fake_nth(FK_EXPECT, 1)->family == AF_INET6);
+	CHECK_EQ(fake_count(FK_CHAT), 0); /* CTCP is not chat */
 	free(st);
 }
 
@@ -294,11 +302,11 @@ KP_TEST(irc_dcc_offer_forms)
 KP_TEST(msn_switchboard_capture)
 {
 	for (unsigned s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-		fake_reset(true, true);
+		reset(true, true);
 		if (replay("msn-switchboard.pcap", 1863, &kp_mod_msn, steps[s]) < 0)
 			return;
 		/* msn-switchboard.pcap: alice's switchboard session (msn_fake.py) */
-		CHECK_EQ(fake_count("chat"), 8);
+		CHECK_EQ(fake_count(FK_CHAT), 8);
 		*kp_failed += chat_is(0, "MSG", "alice@kp2padm.test", "bob@kp2padm.test",
 				      "hello bob", 0);
 		*kp_failed += chat_is(1, "MSG", "bob@kp2padm.test", "alice@kp2padm.test",
@@ -319,20 +327,20 @@ KP_TEST(msn_switchboard_capture)
 		*kp_failed += chat_is(7, "MSG", "bob@kp2padm.test", "alice@kp2padm.test",
 				      "bye alice", 1);
 		/* the File Transfer invitation and the MSNP2P offer; typing, CANCEL: nothing */
-		CHECK_EQ(fake_count("listed"), 2);
+		CHECK_EQ(fake_count(FK_LISTED), 2);
 		*kp_failed += listed_is(0, "offer", "kp2padm report.pdf", 123456);
 		*kp_failed += listed_is(1, "offer", "vacation photo ü.jpg", 2345678);
-		CHECK_EQ(fake_count("announce"), 0);
+		CHECK_EQ(fake_count(FK_ANNOUNCE), 0);
 	}
 	/* Neither chats nor files wanted: nothing reported */
-	fake_reset(false, false);
+	reset(false, false);
 	replay("msn-switchboard.pcap", 1863, &kp_mod_msn, 0);
-	CHECK_EQ(fake_ncalls, 0);
+	CHECK_EQ(fake_n, 0);
 	/* chats only: no listed files */
-	fake_reset(true, false);
+	reset(true, false);
 	replay("msn-switchboard.pcap", 1863, &kp_mod_msn, 0);
-	CHECK_EQ(fake_count("chat"), 8);
-	CHECK_EQ(fake_count("listed"), 0);
+	CHECK_EQ(fake_count(FK_CHAT), 8);
+	CHECK_EQ(fake_count(FK_LISTED), 0);
 }
 
 KP_TEST(msn_hostile)
@@ -350,7 +358,7 @@ KP_TEST(msn_hostile)
 		CHECK(big && st);
 		return;
 	}
-	fake_reset(true, true);
+	reset(true, true);
 	/* a payload over the cap is skipped whole; the next message is read */
 	n = (size_t)sprintf(big, "MSG a@b A 65537\r\n");
 	memset(big + n, 'x', 65537);
@@ -358,7 +366,7 @@ KP_TEST(msn_hostile)
 	n += (size_t)sprintf(big + n,
 			     "MSG x@y X 45\r\nContent-Type: text/plain\r\n\r\nafter the big one");
 	feed_str(&kp_mod_msn, st, 1, big, n, 1000);
-	CHECK_EQ(fake_count("chat"), 1);
+	CHECK_EQ(fake_count(FK_CHAT), 1);
 	*kp_failed += chat_is(0, "MSG", "x@y", "", "after the big one", 1);
 	/* no header end, bad base64, empty payload, lying P2P lengths, BYE of a stranger */
 	{
@@ -379,7 +387,7 @@ KP_TEST(msn_hostile)
 		feed_str(&kp_mod_msn, st, 1, bad, sizeof(bad) - 1, 0);
 		feed_str(&kp_mod_msn, st, 1, bad, sizeof(bad) - 1, 1);
 	}
-	CHECK_EQ(fake_count("listed"), 0);
+	CHECK_EQ(fake_count(FK_LISTED), 0);
 	kp_mod_msn.free_state(st);
 	free(st);
 	/* random bytes and random MSG payloads: no crash, no over-read */
@@ -413,11 +421,11 @@ KP_TEST(msn_hostile)
 KP_TEST(xmpp_prosody_capture)
 {
 	for (unsigned s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-		fake_reset(true, true);
+		reset(true, true);
 		/* two streams: alice's plain one and the STARTTLS one (nothing after <proceed/>) */
 		if (replay("xmpp-prosody.pcap", 5222, &kp_mod_xmpp, steps[s]) < 0)
 			return;
-		CHECK_EQ(fake_count("chat"), 10);
+		CHECK_EQ(fake_count(FK_CHAT), 10);
 		/* alice's stanzas have no from=: the JID bound to the stream */
 		*kp_failed += chat_is(0, "message", "alice@kp2padm.test/kqm", "bob@kp2padm.test",
 				      "hello bob", 0);
@@ -443,9 +451,9 @@ KP_TEST(xmpp_prosody_capture)
 				      "alice@kp2padm.test/kqm", "<![CDATA[ not cdata ]]> & done",
 				      1);
 	}
-	fake_reset(false, false);
+	reset(false, false);
 	replay("xmpp-prosody.pcap", 5222, &kp_mod_xmpp, 0);
-	CHECK_EQ(fake_ncalls, 0);
+	CHECK_EQ(fake_n, 0);
 	/* files wanted, chats not: XMPP has no files to report, it stops after the stream header */
 	{
 		static const char hdr[] = "<?xml version='1.0'?><stream:stream to='kp2padm.test' "
@@ -454,13 +462,13 @@ KP_TEST(xmpp_prosody_capture)
 		void *st = calloc(1, kp_mod_xmpp.state_size);
 		struct kp_app_ctx ctx;
 
-		fake_reset(false, true);
+		reset(false, true);
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.l4 = IPPROTO_TCP;
 		ctx.data = (const uint8_t *)hdr;
 		ctx.len = sizeof(hdr) - 1;
 		CHECK_EQ(kp_mod_xmpp.parse(&ctx, st), KP_PARSE_DONE);
-		fake_chat_on = true;
+		fake_chat_wanted = true;
 		memset(st, 0, kp_mod_xmpp.state_size);
 		CHECK_EQ(kp_mod_xmpp.parse(&ctx, st), KP_PARSE_MORE);
 		kp_mod_xmpp.free_state(st);
@@ -504,7 +512,7 @@ KP_TEST(xmpp_stream_edges)
 		CHECK(big && st);
 		return;
 	}
-	fake_reset(true, false);
+	reset(true, false);
 	/* a capture starting mid-stream, comments, a 70 KB stanza (skipped, followed), a message */
 	n += (size_t)sprintf(big + n, "<!-- x > y --><message to='a@b' from=\"c@d/r\">"
 			     "<body>one</body></message>");
@@ -517,7 +525,7 @@ KP_TEST(xmpp_stream_edges)
 			     "<html><body>xhtml</body></html><subject>s</subject>"
 			     "<body xml:lang='en'>two &amp; <![CDATA[<3]]></body></message>");
 	feed_str(&kp_mod_xmpp, st, 1, big, n, 0);
-	CHECK_EQ(fake_count("chat"), 2);
+	CHECK_EQ(fake_count(FK_CHAT), 2);
 	*kp_failed += chat_is(0, "message", "c@d/r", "a@b", "one", 1);
 	*kp_failed += chat_is(1, "message", "q", "x&y@b", "two & <3", 1);
 	kp_mod_xmpp.free_state(st);

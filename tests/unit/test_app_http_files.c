@@ -203,27 +203,27 @@ KP_TEST(http_nginx_keepalive_content_length_and_head)
 		return;
 	}
 	/* GET /index.html, GET /files/blob.bin, HEAD /index.html (no body) */
-	CHECK_EQ(fake_nfiles, 2);
-	CHECK_STR(fake_files[0].name, "index.html");
-	CHECK_EQ(fake_files[0].dir, KP_DIR_TOCLIENT);
-	CHECK_EQ(fake_files[0].size, 410);
-	CHECK_EQ(fake_files[0].len, 410);
-	CHECK_EQ(fake_files[0].closed, 1);
-	CHECK_STR(fake_files[0].sha256,
+	CHECK_EQ(fake_count(FK_OPEN), 2);
+	CHECK_STR(fake_file(0)->name, "index.html");
+	CHECK_EQ(fake_file(0)->dir, KP_DIR_TOCLIENT);
+	CHECK_EQ(fake_file(0)->size, 410);
+	CHECK_EQ(fake_file(0)->bytes, 410);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
+	CHECK_STR(fake_file(0)->sha256,
 		  "12d88c33e3cbfc19384072dcca5f7d1e5484a9547953f0b640fd6c904613b33d");
-	CHECK_STR(fake_attr(0, "content_type"), "text/html");
-	CHECK_STR(fake_attr(0, "url"), "/index.html");
-	CHECK_STR(fake_attr(0, "host"), "198.19.0.1");
-	CHECK_STR(fake_attr(0, "method"), "GET");
-	CHECK_STR(fake_attr(0, "status"), "200");
-	CHECK_STR(fake_files[1].name, "blob.bin");
-	CHECK_EQ(fake_files[1].size, 204800);
-	CHECK_EQ(fake_files[1].len, 204800);
-	CHECK_EQ(fake_files[1].offset, 0);
-	CHECK_EQ(fake_files[1].closed, 1);
-	CHECK_STR(fake_files[1].sha256,
+	CHECK_STR(fake_attr(fake_file(0), "content_type"), "text/html");
+	CHECK_STR(fake_attr(fake_file(0), "url"), "/index.html");
+	CHECK_STR(fake_attr(fake_file(0), "host"), "198.19.0.1");
+	CHECK_STR(fake_attr(fake_file(0), "method"), "GET");
+	CHECK_STR(fake_attr(fake_file(0), "status"), "200");
+	CHECK_STR(fake_file(1)->name, "blob.bin");
+	CHECK_EQ(fake_file(1)->size, 204800);
+	CHECK_EQ(fake_file(1)->bytes, 204800);
+	CHECK_EQ(fake_file(1)->offset, 0);
+	CHECK_EQ(fake_file(1)->end, KP_FILE_END_COMPLETE);
+	CHECK_STR(fake_file(1)->sha256,
 		  "e68ee6dd4604c6e1bfc72cd84c353de4c1881f0b77acc4a42f70392c0fec374c");
-	CHECK_STR(fake_attr(1, "url"), "/files/blob.bin");
+	CHECK_STR(fake_attr(fake_file(1), "url"), "/files/blob.bin");
 	/* the module keeps following the connection for more requests */
 	CHECK_EQ(d.last, KP_PARSE_MORE);
 	drv_fini(&d);
@@ -239,19 +239,19 @@ KP_TEST(http_nginx_gzip_chunked_and_404)
 		drv_fini(&d);
 		return;
 	}
-	CHECK_EQ(fake_nfiles, 2);
-	CHECK_STR(fake_files[0].name, "notes.txt");
-	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_FRAMED);
-	CHECK_EQ(fake_files[0].len, 8640);
-	CHECK_EQ(fake_files[0].closed, 1);
-	CHECK_STR(fake_files[0].sha256, notes_sha);
-	CHECK_STR(fake_attr(0, "encoding"), "gzip");
-	CHECK_STR(fake_attr(0, "content_type"), "text/plain");
-	CHECK_STR(fake_files[1].name, "no-such-page.html");
-	CHECK_EQ(fake_files[1].len, 153);
-	CHECK_EQ(fake_files[1].size, 153);
-	CHECK_STR(fake_attr(1, "status"), "404");
-	CHECK_STR(fake_files[1].sha256,
+	CHECK_EQ(fake_count(FK_OPEN), 2);
+	CHECK_STR(fake_file(0)->name, "notes.txt");
+	CHECK_EQ(fake_file(0)->size, KP_FILE_SIZE_FRAMED);
+	CHECK_EQ(fake_file(0)->bytes, 8640);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
+	CHECK_STR(fake_file(0)->sha256, notes_sha);
+	CHECK_STR(fake_attr(fake_file(0), "encoding"), "gzip");
+	CHECK_STR(fake_attr(fake_file(0), "content_type"), "text/plain");
+	CHECK_STR(fake_file(1)->name, "no-such-page.html");
+	CHECK_EQ(fake_file(1)->bytes, 153);
+	CHECK_EQ(fake_file(1)->size, 153);
+	CHECK_STR(fake_attr(fake_file(1), "status"), "404");
+	CHECK_STR(fake_file(1)->sha256,
 		  "533a1ca5d6595793725bca7641d9461a0f00dd1732dded3e4281196f5dd21736");
 	drv_fini(&d);
 }
@@ -267,27 +267,27 @@ KP_TEST(http_capture_upload_range_and_rfc5987_name)
 		drv_fini(&d);
 		return;
 	}
-	CHECK_EQ(fake_nfiles, 3);
-	CHECK_STR(fake_files[0].name, "upload-20k.bin");
-	CHECK_EQ(fake_files[0].dir, KP_DIR_TOSERVER);
-	CHECK_EQ(fake_files[0].size, 20480);
-	CHECK_EQ(fake_files[0].len, 20480);
-	CHECK_EQ(fake_files[0].closed, 1);
-	CHECK_STR(fake_attr(0, "method"), "PUT");
-	CHECK_STR(fake_files[0].sha256,
+	CHECK_EQ(fake_count(FK_OPEN), 3);
+	CHECK_STR(fake_file(0)->name, "upload-20k.bin");
+	CHECK_EQ(fake_file(0)->dir, KP_DIR_TOSERVER);
+	CHECK_EQ(fake_file(0)->size, 20480);
+	CHECK_EQ(fake_file(0)->bytes, 20480);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
+	CHECK_STR(fake_attr(fake_file(0), "method"), "PUT");
+	CHECK_STR(fake_file(0)->sha256,
 		  "c47c5378c8747adc0e33714f3bcc1bbeee3832d77d908e7facbd33e813e8a918");
-	CHECK_STR(fake_files[1].name, "blob.bin");
-	CHECK_EQ(fake_files[1].dir, KP_DIR_TOCLIENT);
-	CHECK_EQ(fake_files[1].offset, 100);
-	CHECK_EQ(fake_files[1].size, 204800);
-	CHECK_EQ(fake_files[1].len, 1024);
-	CHECK_EQ(fake_files[1].closed, 1);
-	CHECK_STR(fake_attr(1, "status"), "206");
-	CHECK_STR(fake_files[1].sha256, /* bytes 100-1123 of blob.bin */
+	CHECK_STR(fake_file(1)->name, "blob.bin");
+	CHECK_EQ(fake_file(1)->dir, KP_DIR_TOCLIENT);
+	CHECK_EQ(fake_file(1)->offset, 100);
+	CHECK_EQ(fake_file(1)->size, 204800);
+	CHECK_EQ(fake_file(1)->bytes, 1024);
+	CHECK_EQ(fake_file(1)->end, KP_FILE_END_COMPLETE);
+	CHECK_STR(fake_attr(fake_file(1), "status"), "206");
+	CHECK_STR(fake_file(1)->sha256, /* bytes 100-1123 of blob.bin */
 		  "25ba2db8685b49e54560c8417867a9c7cd938d050452d44eb967caf062e5c65e");
-	CHECK_STR(fake_files[2].name, "\xe2\x82\xac.exe");
-	CHECK_EQ(fake_files[2].len, 4096);
-	CHECK_STR(fake_files[2].sha256,
+	CHECK_STR(fake_file(2)->name, "\xe2\x82\xac.exe");
+	CHECK_EQ(fake_file(2)->bytes, 4096);
+	CHECK_STR(fake_file(2)->sha256,
 		  "d097b3828422d328e551fc0de8d983c21c27501c5ec152461e36c664d6c7bb36");
 	drv_fini(&d);
 }
@@ -302,7 +302,7 @@ KP_TEST(http_files_not_wanted_keeps_the_plain_parser)
 	drv_str(&d, 0, "GET /a.bin HTTP/1.1\r\nHost: x\r\n\r\n");
 	CHECK_EQ(drv_str(&d, 1, "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc"),
 		 KP_PARSE_DONE);
-	CHECK_EQ(fake_nfiles, 0);
+	CHECK_EQ(fake_count(FK_OPEN), 0);
 	drv_fini(&d);
 	fake_files_wanted = true;
 }
@@ -327,12 +327,12 @@ KP_TEST(http_chunked_split_at_every_position)
 		drv_str(&d, 0, chunked_req);
 		drv_feed(&d, 1, chunked_resp, s, false);
 		drv_feed(&d, 1, chunked_resp + s, n - s, false);
-		CHECK_EQ(fake_nfiles, 1);
-		CHECK_STR(fake_files[0].name, "b c.txt");
-		CHECK_EQ(fake_files[0].len, 11);
-		CHECK(fake_files[0].data && !memcmp(fake_files[0].data, "hello world", 11));
-		CHECK_EQ(fake_files[0].closed, 1);
-		CHECK_STR(fake_attr(0, "host"), "h.example");
+		CHECK_EQ(fake_count(FK_OPEN), 1);
+		CHECK_STR(fake_file(0)->name, "b c.txt");
+		CHECK_EQ(fake_file(0)->bytes, 11);
+		CHECK(fake_file(0)->data && !memcmp(fake_file(0)->data, "hello world", 11));
+		CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
+		CHECK_STR(fake_attr(fake_file(0), "host"), "h.example");
 		drv_fini(&d);
 		if (*kp_failed != failed0) {
 			fprintf(stderr, "  split at %zu\n", s);
@@ -353,11 +353,11 @@ KP_TEST(http_chunked_byte_by_byte_then_next_message)
 	for (size_t i = 0; i < strlen(chunked_resp); i++)
 		drv_feed(&d, 1, chunked_resp + i, 1, false);
 	drv_str(&d, 1, more);
-	CHECK_EQ(fake_nfiles, 2);
-	CHECK_EQ(fake_files[0].len, 11);
-	CHECK_STR(fake_files[1].name, "second");
-	CHECK_EQ(fake_files[1].len, 2);
-	CHECK_EQ(fake_files[1].closed, 1);
+	CHECK_EQ(fake_count(FK_OPEN), 2);
+	CHECK_EQ(fake_file(0)->bytes, 11);
+	CHECK_STR(fake_file(1)->name, "second");
+	CHECK_EQ(fake_file(1)->bytes, 2);
+	CHECK_EQ(fake_file(1)->end, KP_FILE_END_COMPLETE);
 	drv_fini(&d);
 }
 
@@ -381,12 +381,12 @@ static void gzip_case(int *kp_failed, int wbits, const char *enc, size_t split)
 		split = (size_t)hl + zl;
 	drv_feed(&d, 1, resp, split, false);
 	drv_feed(&d, 1, resp + split, (size_t)hl + zl - split, false);
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_EQ(fake_files[0].len, strlen(text));
-	CHECK(fake_files[0].data && !memcmp(fake_files[0].data, text, strlen(text)));
-	CHECK_EQ(fake_files[0].closed, 1);
-	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_FRAMED);
-	CHECK_STR(fake_attr(0, "encoding"), enc);
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_EQ(fake_file(0)->bytes, strlen(text));
+	CHECK(fake_file(0)->data && !memcmp(fake_file(0)->data, text, strlen(text)));
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
+	CHECK_EQ(fake_file(0)->size, KP_FILE_SIZE_FRAMED);
+	CHECK_STR(fake_attr(fake_file(0), "encoding"), enc);
 	drv_fini(&d);
 }
 
@@ -414,12 +414,12 @@ KP_TEST(http_range_206)
 	drv_str(&d, 0, "GET /big.iso HTTP/1.1\r\nRange: bytes=100-199\r\n\r\n");
 	drv_feed(&d, 1, resp, (size_t)hl, false);
 	drv_feed(&d, 1, body, sizeof(body), false);
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_STR(fake_files[0].name, "big.iso");
-	CHECK_EQ(fake_files[0].offset, 100);
-	CHECK_EQ(fake_files[0].size, 1000);
-	CHECK_EQ(fake_files[0].len, 100);
-	CHECK_EQ(fake_files[0].closed, 1);
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_STR(fake_file(0)->name, "big.iso");
+	CHECK_EQ(fake_file(0)->offset, 100);
+	CHECK_EQ(fake_file(0)->size, 1000);
+	CHECK_EQ(fake_file(0)->bytes, 100);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
 	drv_fini(&d);
 }
 
@@ -437,11 +437,11 @@ KP_TEST(http_content_disposition_names)
 		       "filename=\"a \\\"q\\\" b.zip\"\r\n\r\nB");
 	drv_str(&d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Disposition: inline; "
 		       "filename=plain.pdf\r\n\r\nC");
-	CHECK_EQ(fake_nfiles, 3);
-	CHECK_STR(fake_files[0].name, "\xe2\x82\xac.exe");
-	CHECK_STR(fake_files[1].name, "a \"q\" b.zip");
-	CHECK_STR(fake_files[2].name, "plain.pdf");
-	CHECK_STR(fake_attr(2, "url"), "/dl?id=3");
+	CHECK_EQ(fake_count(FK_OPEN), 3);
+	CHECK_STR(fake_file(0)->name, "\xe2\x82\xac.exe");
+	CHECK_STR(fake_file(1)->name, "a \"q\" b.zip");
+	CHECK_STR(fake_file(2)->name, "plain.pdf");
+	CHECK_STR(fake_attr(fake_file(2), "url"), "/dl?id=3");
 	drv_fini(&d);
 }
 
@@ -458,17 +458,17 @@ KP_TEST(http_upload_put_and_post_chunked)
 	drv_str(&d, 1, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
 	drv_str(&d, 0, "POST /form HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
 	drv_str(&d, 1, "HTTP/1.1 204 No Content\r\n\r\n");
-	CHECK_EQ(fake_nfiles, 2);
-	CHECK_STR(fake_files[0].name, "file.bin");
-	CHECK_EQ(fake_files[0].dir, KP_DIR_TOSERVER);
-	CHECK_EQ(fake_files[0].size, 10);
-	CHECK_EQ(fake_files[0].len, 10);
-	CHECK_EQ(fake_files[0].closed, 1);
-	CHECK_STR(fake_attr(0, "method"), "PUT");
-	CHECK_STR(fake_files[1].name, "form");
-	CHECK_EQ(fake_files[1].dir, KP_DIR_TOSERVER);
-	CHECK_EQ(fake_files[1].len, 3);
-	CHECK_EQ(fake_files[1].closed, 1);
+	CHECK_EQ(fake_count(FK_OPEN), 2);
+	CHECK_STR(fake_file(0)->name, "file.bin");
+	CHECK_EQ(fake_file(0)->dir, KP_DIR_TOSERVER);
+	CHECK_EQ(fake_file(0)->size, 10);
+	CHECK_EQ(fake_file(0)->bytes, 10);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_COMPLETE);
+	CHECK_STR(fake_attr(fake_file(0), "method"), "PUT");
+	CHECK_STR(fake_file(1)->name, "form");
+	CHECK_EQ(fake_file(1)->dir, KP_DIR_TOSERVER);
+	CHECK_EQ(fake_file(1)->bytes, 3);
+	CHECK_EQ(fake_file(1)->end, KP_FILE_END_COMPLETE);
 	drv_fini(&d);
 }
 
@@ -483,9 +483,9 @@ KP_TEST(http_no_body_responses_and_pipelining)
 	drv_str(&d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"
 		       "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"
 		       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nxyz");
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_STR(fake_files[0].name, "c");
-	CHECK_EQ(fake_files[0].len, 3);
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_STR(fake_file(0)->name, "c");
+	CHECK_EQ(fake_file(0)->bytes, 3);
 	drv_fini(&d);
 }
 
@@ -508,11 +508,11 @@ KP_TEST(http_deep_pipelining_in_one_chunk)
 	drv_init(&d, &kp_mod_http);
 	drv_feed(&d, 0, reqs, rl, false);
 	drv_feed(&d, 1, resps, sl, false);
-	CHECK_EQ(fake_nfiles, 40);
-	CHECK_STR(fake_files[0].name, "f00.bin");
-	CHECK_STR(fake_files[7].name, "f07.bin"); /* the pending ring keeps 8 requests */
-	CHECK_EQ(fake_files[39].len, 2);
-	CHECK_EQ(fake_files[39].closed, 1);
+	CHECK_EQ(fake_count(FK_OPEN), 40);
+	CHECK_STR(fake_file(0)->name, "f00.bin");
+	CHECK_STR(fake_file(7)->name, "f07.bin"); /* the pending ring keeps 8 requests */
+	CHECK_EQ(fake_file(39)->bytes, 2);
+	CHECK_EQ(fake_file(39)->end, KP_FILE_END_COMPLETE);
 	drv_fini(&d);
 }
 
@@ -531,8 +531,8 @@ KP_TEST(http_truncated_gzip_is_not_complete)
 	drv_init(&d, &kp_mod_http);
 	drv_str(&d, 0, "GET /t.txt HTTP/1.1\r\n\r\n");
 	drv_feed(&d, 1, resp, (size_t)hl + zl - 8, false);
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_EQ(fake_files[0].closed, 2);
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_TRUNCATED);
 	drv_fini(&d);
 }
 
@@ -545,10 +545,10 @@ KP_TEST(http_close_delimited_stays_open_at_unknown_size)
 	drv_str(&d, 0, "GET /old.txt HTTP/1.0\r\n\r\n");
 	drv_str(&d, 1, "HTTP/1.0 200 OK\r\n\r\nsome");
 	drv_str(&d, 1, " bytes");
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_EQ(fake_files[0].size, KP_FILE_SIZE_UNKNOWN);
-	CHECK_EQ(fake_files[0].len, 10);
-	CHECK_EQ(fake_files[0].closed, 0); /* ends at the FIN */
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_EQ(fake_file(0)->size, KP_FILE_SIZE_UNKNOWN);
+	CHECK_EQ(fake_file(0)->bytes, 10);
+	CHECK_EQ(fake_file(0)->end, -1); /* ends at the FIN */
 	drv_fini(&d);
 }
 
@@ -562,11 +562,11 @@ KP_TEST(http_gap_in_body)
 	drv_str(&d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
 	drv_feed(&d, 1, "abc", 3, true);
 	drv_str(&d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_EQ(fake_files[0].gaps, 1);
-	CHECK_EQ(fake_files[0].closed, 2);
-	CHECK_EQ(fake_files[0].len, 10);
-	CHECK_EQ(fake_files[0].data_after_close, 0);
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_EQ(fake_file(0)->gaps, 1);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_TRUNCATED);
+	CHECK_EQ(fake_file(0)->bytes, 10);
+	CHECK_EQ(fake_file(0)->data_after_close, 0);
 	drv_fini(&d);
 }
 
@@ -607,8 +607,8 @@ KP_TEST(http_hostile_lengths_and_lines)
 			else
 				for (size_t k = 0; k < n; k++)
 					drv_feed(&d, 1, resps[i] + k, 1, false);
-			CHECK(fake_nfiles <= 1);
-			CHECK(fake_nfiles == 0 || fake_files[0].len <= 4);
+			CHECK(fake_count(FK_OPEN) <= 1);
+			CHECK(fake_count(FK_OPEN) == 0 || fake_file(0)->bytes <= 4);
 			drv_fini(&d);
 		}
 	}
@@ -622,10 +622,10 @@ KP_TEST(http_hostile_lengths_and_lines)
 	for (size_t k = 0; k + 4 <= big; k += 4)
 		memcpy(junk + k, "a:\r\n", 4);
 	drv_feed(&d, 1, junk, big, false);
-	CHECK_EQ(fake_nfiles, 0);
+	CHECK_EQ(fake_count(FK_OPEN), 0);
 	drv_str(&d, 0, "GET /again HTTP/1.1\r\n\r\n");
 	drv_str(&d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
-	CHECK_EQ(fake_nfiles, 0); /* the response side stopped parsing */
+	CHECK_EQ(fake_count(FK_OPEN), 0); /* the response side stopped parsing */
 	drv_fini(&d);
 	free(junk);
 }
@@ -646,13 +646,13 @@ KP_TEST(http_gzip_bomb_capped)
 	drv_init(&d, &kp_mod_http);
 	drv_str(&d, 0, "GET /bomb HTTP/1.1\r\n\r\n");
 	drv_feed(&d, 1, resp, (size_t)hl + zl, false);
-	CHECK_EQ(fake_nfiles, 1);
-	CHECK_EQ(fake_files[0].len, (uint64_t)64 << 20);
-	CHECK_EQ(fake_files[0].closed, 2);
+	CHECK_EQ(fake_count(FK_OPEN), 1);
+	CHECK_EQ(fake_file(0)->bytes, (uint64_t)64 << 20);
+	CHECK_EQ(fake_file(0)->end, KP_FILE_END_TRUNCATED);
 	/* the framing goes on: the next response is a file again */
 	drv_str(&d, 0, "GET /after HTTP/1.1\r\n\r\n");
 	drv_str(&d, 1, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
-	CHECK_EQ(fake_nfiles, 2);
+	CHECK_EQ(fake_count(FK_OPEN), 2);
 	drv_fini(&d);
 	free(zeros);
 	free(z);
@@ -703,8 +703,8 @@ KP_TEST(http_mutated_messages_do_not_crash)
 		drv_feed(&d, 1, buf, cut, false);
 		drv_feed(&d, 1, buf + cut, n - cut, false);
 		drv_feed(&d, 0, buf, n, false); /* the same bytes as requests */
-		for (int i = 0; i < fake_nfiles; i++)
-			CHECK_EQ(fake_files[i].data_after_close, 0);
+		for (unsigned i = 0; i < fake_count(FK_OPEN); i++)
+			CHECK_EQ(fake_file(i)->data_after_close, 0);
 		drv_fini(&d);
 	}
 }
@@ -736,10 +736,10 @@ KP_TEST(ftp_vsftpd_announces_names_and_sizes)
 	}
 	/* the capture's two control connections both use port 21: the first one ends at 221 */
 	st = d.st;
-	CHECK_EQ(fake_nann, 7);
-	for (int i = 0; i < 7 && i < fake_nann; i++) {
-		CHECK_STR(fake_ann[i].name, want[i].name);
-		CHECK_EQ(fake_ann[i].size, want[i].size);
+	CHECK_EQ(fake_count(FK_ANNOUNCE), 7);
+	for (unsigned i = 0; i < 7 && i < fake_count(FK_ANNOUNCE); i++) {
+		CHECK_STR(fake_nth(FK_ANNOUNCE, i)->name, want[i].name);
+		CHECK_EQ(fake_nth(FK_ANNOUNCE, i)->size, want[i].size);
 	}
 	CHECK_EQ(st->transfers, 5); /* LIST and four transfers */
 	CHECK_STR(st->user, "anonymous");
@@ -757,17 +757,18 @@ KP_TEST(ftp_stou_and_not_wanted)
 	drv_str(&d, 1, "150 FILE: upload.1\r\n");
 	drv_str(&d, 0, "APPE log.txt\r\n");
 	drv_str(&d, 1, "150 Ok to send data (12 bytes).\r\n");
-	CHECK_EQ(fake_nann, 3);
-	CHECK_STR(fake_ann[0].name, "upload.1");
-	CHECK_STR(fake_ann[1].name, "log.txt");
-	CHECK_EQ(fake_ann[2].size, 12);
+	CHECK_EQ(fake_count(FK_ANNOUNCE), 3);
+	CHECK_STR(fake_nth(FK_ANNOUNCE, 0)->name, "upload.1");
+	CHECK_STR(fake_nth(FK_ANNOUNCE, 1)->name, "log.txt");
+	CHECK_EQ(fake_nth(FK_ANNOUNCE, 2)->size, 12);
 	/* a refused RETR: its name is not announced again by a later 150 */
 	drv_str(&d, 0, "RETR missing.bin\r\n");
 	drv_str(&d, 1, "550 Failed to open file.\r\n");
 	drv_str(&d, 0, "LIST\r\n");
 	drv_str(&d, 1, "150 Here comes the directory listing (99 bytes).\r\n");
-	CHECK_EQ(fake_nann, 4);
-	CHECK_EQ(fake_withdrawn, 1); /* and the core is told the announced file will not come */
+	CHECK_EQ(fake_count(FK_ANNOUNCE), 4);
+	/* and the core is told the announced file will not come */
+	CHECK_EQ(fake_count(FK_WITHDRAW), 1);
 	drv_fini(&d);
 
 	fake_reset();
@@ -775,7 +776,7 @@ KP_TEST(ftp_stou_and_not_wanted)
 	drv_init(&d, &kp_mod_ftp);
 	drv_str(&d, 0, "RETR x.exe\r\n");
 	drv_str(&d, 1, "150 Opening (5 bytes).\r\n");
-	CHECK_EQ(fake_nann, 0);
+	CHECK_EQ(fake_count(FK_ANNOUNCE), 0);
 	drv_fini(&d);
 	fake_files_wanted = true;
 }

@@ -4,7 +4,7 @@
  * the flows of our own captures (tests/captures/pcap: dc-uhub.pcap,
  * edonkey-search.pcap, edonkey-amule.pcap, gnutella-servent.pcap) are fed to each
  * module's parse() with a recording fake of src/content/content.h
- * (p2p_content_fake.c), and the exact names, sizes, hashes, search texts, piece
+ * (content_fake.c), and the exact names, sizes, hashes, search texts, piece
  * offsets and byte totals are checked. Hostile inputs (cut and mutated frames,
  * huge counts, empty names) must not crash or over-read (run under ASan).
  */
@@ -17,7 +17,7 @@
 #include <zlib.h>
 
 #include "app/app.h"
-#include "p2p_content_fake.c"
+#include "content_fake.h"
 #include "corpus_pcap.h"
 #include "tap.h"
 
@@ -191,10 +191,10 @@ static bool hex_is(const uint8_t *b, size_t n, const char *hex)
 
 static const struct fake_ev *ev(enum fake_kind k, unsigned nth)
 {
-	int i = fake_find(k, nth);
-	static struct fake_ev none;
+	static const struct fake_ev none;
+	const struct fake_ev *e = fake_nth(k, nth);
 
-	return i < 0 ? &none : &fake_ev[i];
+	return e ? e : &none;
 }
 
 /* ---- DirectConnect (dc-uhub.pcap: uhub + two ncdc) -------------------------- */
@@ -257,6 +257,7 @@ KP_TEST(dc_not_wanted)
 	feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 41000);
 	feed_flow(&kp_mod_directconnect, "tests/captures/pcap/dc-uhub.pcap", IPPROTO_TCP, 1511);
 	CHECK(fake_n == 0);
+	fake_files_wanted = true;
 }
 
 KP_TEST(dc_nmdc)
@@ -438,6 +439,7 @@ KP_TEST(gnutella_not_wanted)
 	for (unsigned k = 0; k < 5; k++)
 		feed_nth(&kp_mod_gnutella, GNU_PCAP, IPPROTO_TCP, 6346, k);
 	CHECK(fake_n == 0);
+	fake_files_wanted = true;
 }
 
 /* base32 (32 characters) -> 20 bytes */
@@ -743,6 +745,7 @@ KP_TEST(edonkey_not_wanted)
 	feed_flow(&kp_mod_edonkey, "tests/captures/pcap/edonkey-search.pcap", IPPROTO_TCP, 4661);
 	feed_flow(&kp_mod_edonkey, "tests/captures/pcap/edonkey-transfer.pcap", IPPROTO_TCP, 4662);
 	CHECK(fake_n == 0);
+	fake_files_wanted = true;
 }
 
 static void ed_frame_put(uint8_t *b, size_t *n, uint8_t proto, uint8_t op, const uint8_t *body,

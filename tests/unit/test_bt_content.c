@@ -4,7 +4,7 @@
  * hostile inputs), the info dict reader, and the peer-wire message reader run
  * through the module's parser over the project's magnet-link captures
  * (tests/captures/pcap/bt-magnet-{multi,single}.pcap, make-bt-magnet.sh), with
- * the recording fake of content.h (bt_content_fake.c) in place of the core.
+ * the recording fake of content.h (content_fake.c) in place of the core.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +18,7 @@
 #include "app/bittorrent.h"
 #include "app/bt_meta.h"
 #include "app/bt_wire.h"
-#include "bt_content_fake.h"
+#include "content_fake.h"
 #include "output/json.h"
 #include "tap.h"
 #include "util/sha1.h"
@@ -466,20 +466,20 @@ static void check_multi_calls(int *kp_failed, const uint8_t *ih)
 					     "kqb-files/setup.exe"};
 	static const uint64_t sizes[3] = {1200, 78800, 70000};
 
-	CHECK_EQ(cf.dropped, 0);
-	for (unsigned i = 0; i < cf.n; i++) {
-		const struct cf_call *k = &cf.calls[i];
+	CHECK_EQ(fake_lost, 0);
+	for (unsigned i = 0; i < fake_n; i++) {
+		const struct fake_ev *k = &fake_ev[i];
 
-		CHECK(k->kind != CF_OTHER);
-		if (k->kind != CF_OTHER) {
+		CHECK(k->kind == FK_HASH_SEEN || k->kind == FK_LISTED || k->kind == FK_PIECE);
+		if (k->kind == FK_HASH_SEEN || k->kind == FK_LISTED || k->kind == FK_PIECE) {
 			CHECK_EQ(k->hkind, KP_HASH_BT_INFOHASH);
 			CHECK_EQ(k->hash_len, 20);
 			CHECK(memcmp(k->hash, ih, 20) == 0);
 		}
-		if (k->kind == CF_HASH_SEEN) {
+		if (k->kind == FK_HASH_SEEN) {
 			seen++;
 			CHECK(pieces == 0 && listed == 0); /* the handshakes come first */
-		} else if (k->kind == CF_LISTED) {
+		} else if (k->kind == FK_LISTED) {
 			CHECK(listed < 3);
 			if (listed < 3) {
 				CHECK_STR(k->what, "torrent");
@@ -488,16 +488,16 @@ static void check_multi_calls(int *kp_failed, const uint8_t *ih)
 			}
 			listed++;
 			CHECK(pieces == 0); /* the metadata came before any piece */
-		} else if (k->kind == CF_PIECE) {
+		} else if (k->kind == FK_PIECE) {
 			CHECK_EQ(k->dir, KP_DIR_TOCLIENT); /* the seeder is the server */
 			CHECK(k->index < 10);
 			CHECK_EQ(k->offset, k->index * 16384); /* one block per piece, begin 0 */
-			CHECK_EQ(k->len, k->index == 9 ? 150000 - 9 * 16384 : 16384);
+			CHECK_EQ(k->bytes, k->index == 9 ? 150000 - 9 * 16384 : 16384);
 			if (k->index < 10) {
 				CHECK(!got[k->index]);
 				got[k->index] = true;
 			}
-			bytes += k->len;
+			bytes += k->bytes;
 			pieces++;
 		}
 	}
@@ -519,17 +519,17 @@ KP_TEST(wire_magnet_multi)
 	if (!c)
 		return;
 	unhex(ih_multi_hex, ih, 20);
-	cf.image_size = 150000;
-	cf.image = calloc(1, cf.image_size);
+	fake_image_size = 150000;
+	fake_image = calloc(1, fake_image_size);
 	for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
-		cf.files_wanted = true;
-		cf_reset();
-		memset(cf.image, 0, cf.image_size);
+		fake_files_wanted = true;
+		fake_reset();
+		memset(fake_image, 0, fake_image_size);
 		st = run_parser(c, chunks[k], &last);
 		CHECK(last == KP_PARSE_MORE); /* keeps reading while files are wanted */
 		check_multi_calls(kp_failed, ih);
 		/* the blocks reported are the torrent's content: each piece's SHA-1 checks */
-		CHECK(pieces_match(cf.image, cf.image_size, meta_multi, sizeof(meta_multi)));
+		CHECK(pieces_match(fake_image, fake_image_size, meta_multi, sizeof(meta_multi)));
 		js = state_json(st);
 		CHECK(strstr(js, "\"torrent_name\":\"kqb-files\",\"torrent_files\":3") != NULL);
 		CHECK(strstr(js, "\"info_hash\":\"6e65eb3717d61fc1ac239a423430f395cffdf37a\""));
@@ -539,14 +539,14 @@ KP_TEST(wire_magnet_multi)
 		free_state(st);
 	}
 	/* files not wanted: no content call, done after the two handshakes as before */
-	cf.files_wanted = false;
-	cf_reset();
+	fake_files_wanted = false;
+	fake_reset();
 	st = run_parser(c, 0, &last);
 	CHECK(last == KP_PARSE_DONE);
-	CHECK_EQ(cf.n, 0);
+	CHECK_EQ(fake_n, 0);
 	free_state(st);
-	free(cf.image);
-	cf.image = NULL;
+	free(fake_image);
+	fake_image = NULL;
 	conn_free(c);
 }
 
@@ -563,27 +563,27 @@ KP_TEST(wire_magnet_single)
 	if (!c)
 		return;
 	unhex(ih_single_hex, ih, 20);
-	cf.files_wanted = true;
-	cf_reset();
+	fake_files_wanted = true;
+	fake_reset();
 	st = run_parser(c, 0, &last);
-	for (unsigned i = 0; i < cf.n; i++) {
-		const struct cf_call *k = &cf.calls[i];
+	for (unsigned i = 0; i < fake_n; i++) {
+		const struct fake_ev *k = &fake_ev[i];
 
 		CHECK(memcmp(k->hash, ih, 20) == 0);
-		if (k->kind == CF_LISTED) {
+		if (k->kind == FK_LISTED) {
 			CHECK_STR(k->name, "setup.exe");
 			CHECK_EQ(k->size, 120000);
 			listed++;
-		} else if (k->kind == CF_PIECE) {
+		} else if (k->kind == FK_PIECE) {
 			CHECK_EQ(k->offset, k->index * 16384);
-			bytes += k->len;
+			bytes += k->bytes;
 			pieces++;
 		}
 	}
 	CHECK_EQ(listed, 1);
 	CHECK_EQ(pieces, 8);
 	CHECK_EQ(bytes, 120000);
-	CHECK_EQ(cf_count(CF_HASH_SEEN), 2);
+	CHECK_EQ(fake_count(FK_HASH_SEEN), 2);
 	js = state_json(st);
 	CHECK(strstr(js, "\"torrent_name\":\"setup.exe\",\"torrent_files\":1") != NULL);
 	free(js);
@@ -618,8 +618,8 @@ KP_TEST(wire_bounds)
 	size_t big = 3u << 20;
 
 	memset(&w, 0, sizeof(w));
-	cf.files_wanted = true;
-	cf_reset();
+	fake_files_wanted = true;
+	fake_reset();
 	/* a 3 MiB bitfield (id 5) is skipped as it passes, then a 40000-byte piece block */
 	put32(hdr, (uint32_t)big + 1);
 	hdr[4] = 5;
@@ -638,17 +638,17 @@ KP_TEST(wire_bounds)
 	feed(&w, ih, 1, blk, 10000, false);
 	feed(&w, ih, 1, blk + 10000, 30000, false);
 	/* chunks of at most 16 KiB, offsets = begin + passed (no piece length known) */
-	CHECK_EQ(cf_count(CF_PIECE), 3);
-	CHECK_EQ(cf.calls[0].offset, 16384);
-	CHECK_EQ(cf.calls[0].len, 16384);
-	CHECK_EQ(cf.calls[0].data_fnv, cf_fnv(blk, 16384));
-	CHECK_EQ(cf.calls[1].offset, 32768);
-	CHECK_EQ(cf.calls[2].offset, 49152);
-	CHECK_EQ(cf.calls[2].len, 40000 - 32768);
-	CHECK_EQ(cf.calls[2].data_fnv, cf_fnv(blk + 32768, 40000 - 32768));
-	CHECK_EQ(cf.calls[2].index, 3);
+	CHECK_EQ(fake_count(FK_PIECE), 3);
+	CHECK_EQ(fake_ev[0].offset, 16384);
+	CHECK_EQ(fake_ev[0].bytes, 16384);
+	CHECK_EQ(fake_ev[0].data_fnv, fake_fnv(FAKE_FNV0, blk, 16384));
+	CHECK_EQ(fake_ev[1].offset, 32768);
+	CHECK_EQ(fake_ev[2].offset, 49152);
+	CHECK_EQ(fake_ev[2].bytes, 40000 - 32768);
+	CHECK_EQ(fake_ev[2].data_fnv, fake_fnv(FAKE_FNV0, blk + 32768, 40000 - 32768));
+	CHECK_EQ(fake_ev[2].index, 3);
 	/* a piece block over 128 KiB is skipped; an extension message over the cap too */
-	cf_reset();
+	fake_reset();
 	put32(hdr, 9 + 200000);
 	feed(&w, ih, 1, hdr, 13, false);
 	feed(&w, ih, 1, blk, 200000, false);
@@ -656,7 +656,7 @@ KP_TEST(wire_bounds)
 	hdr[4] = 20;
 	feed(&w, ih, 1, hdr, 5, false);
 	feed(&w, ih, 1, blk, 100000, false);
-	CHECK_EQ(cf.n, 0);
+	CHECK_EQ(fake_n, 0);
 	CHECK(w.d[1].mode == 0 && w.d[1].hdr_len == 0);
 	/* a gap ends the direction */
 	feed(&w, ih, 1, NULL, 0, true);
@@ -665,7 +665,7 @@ KP_TEST(wire_bounds)
 	hdr[4] = 7;
 	feed(&w, ih, 1, hdr, 13, false);
 	feed(&w, ih, 1, blk, 10, false);
-	CHECK_EQ(cf.n, 0);
+	CHECK_EQ(fake_n, 0);
 	kp_bt_wire_free(&w);
 	free(blk);
 }
@@ -692,8 +692,8 @@ KP_TEST(wire_metadata_mismatch)
 	size_t n;
 
 	memset(&w, 0, sizeof(w));
-	cf.files_wanted = true;
-	cf_reset();
+	fake_files_wanted = true;
+	fake_reset();
 	/* the leecher (dir 0) announces ut_metadata 3; the seeder sends the metadata with id 3 */
 	n = ext_msg(buf, 0, hs, strlen(hs), NULL, 0);
 	feed(&w, ih, 0, buf, n, false);
@@ -704,7 +704,7 @@ KP_TEST(wire_metadata_mismatch)
 	/* the SHA-1 is not this info_hash: nothing listed */
 	CHECK(w.meta_mismatch);
 	CHECK(!w.info_done);
-	CHECK_EQ(cf.n, 0);
+	CHECK_EQ(fake_n, 0);
 	kp_bt_wire_free(&w);
 
 	/* the same with the right hash, but the id the *sender* announced is not the one used */
@@ -719,7 +719,7 @@ KP_TEST(wire_metadata_mismatch)
 	n = ext_msg(buf, 3, dd, strlen(dd), meta_multi, sizeof(meta_multi));
 	feed(&w, ih, 1, buf, n, false);
 	CHECK(w.info_done);
-	CHECK_EQ(cf_count(CF_LISTED), 3);
+	CHECK_EQ(fake_count(FK_LISTED), 3);
 	kp_bt_wire_free(&w);
 }
 
