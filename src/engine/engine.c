@@ -283,11 +283,12 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		v->mark = 0;
 		e->content.st.held_retrans++;
 	}
-	if (pi.l4 == IPPROTO_TCP && pi.payload_len && pi.csum != KP_CSUM_BAD &&
+	if (pi.l4 == IPPROTO_TCP && pi.payload_len + pi.cut && pi.csum != KP_CSUM_BAD &&
 	    v->action != KP_VERDICT_DROP)
-		/* forwarded data (or held for a scan): out of order, fast-passed or held */
+		/* forwarded data (or held for a scan): out of order, fast-passed or held; the
+		 * length on the wire (a capture's snap length may have cut the payload) */
 		kp_ooo_segment(e, f, dir, pi.seq + ((pi.tcp_flags & TCP_SYN) ? 1 : 0),
-			       pi.payload_len, v);
+			       pi.payload_len + pi.cut, v);
 	kp_flow_table_touch(&e->ft, f, p->ts_us);
 out:
 	if (v->bypass)

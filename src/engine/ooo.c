@@ -170,8 +170,13 @@ void kp_ooo_segment(struct kp_engine *e, struct kp_flow *f, int dir, uint32_t se
 		range_add(e, f, dir, seq, end, false);
 		return;
 	}
-	if (o->mode != KP_OOO_HOLD || (v->bypass && v->mark)) {
-		/* fast pass (a flow handed to the kernel is not held: its next packets are not ours) */
+	if (v->bypass && v->mark) {
+		/* the flow is left to the kernel (bypass mark): inline its next packets never come
+		 * here, offline they are bypass candidates; neither held nor counted */
+		range_add(e, f, dir, seq, end, false);
+		return;
+	}
+	if (o->mode != KP_OOO_HOLD) {
 		e->st.ooo.fastpassed++;
 		range_add(e, f, dir, seq, end, false);
 		return;

@@ -63,6 +63,7 @@ echo "1..2"
 for mode in fastpass hold; do
 	n=$((n + 1))
 	ip netns exec $KPT_NS_GW conntrack -F >/dev/null 2>&1 || true
+	ip netns exec $KPT_NS_GW nft reset counters table netdev kqf_loss >/dev/null 2>&1 || true
 	kpt_daemon_start -q 0:1 -c "$(conf "stream.ooo = $mode")"
 	ok=1
 	if r=$(kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin"); then

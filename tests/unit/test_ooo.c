@@ -272,6 +272,58 @@ KP_TEST(block_after_fastpass_resets)
 	}
 }
 
+/* A server segment of a capture whose snap length kept only 60 of its 1000 payload bytes. */
+static void send_cut(struct tpipe *t, struct tconn *c)
+{
+	uint8_t p[100] = {0};
+	struct kp_packet pk = {0};
+	struct kp_verdict v;
+	uint32_t tot = 20 + 20 + 1000;
+	uint16_t ck;
+
+	p[0] = 0x45, p[2] = (uint8_t)(tot >> 8), p[3] = (uint8_t)tot, p[8] = 64, p[9] = 6;
+	p[12] = 198, p[13] = 19, p[14] = 0, p[15] = c->sa;
+	p[16] = 198, p[17] = 18, p[18] = 0, p[19] = c->ca;
+	p[20] = (uint8_t)(c->sp >> 8), p[21] = (uint8_t)c->sp;
+	p[22] = (uint8_t)(c->cp >> 8), p[23] = (uint8_t)c->cp;
+	for (int i = 0; i < 4; i++) {
+		p[24 + i] = (uint8_t)(c->sseq >> (24 - 8 * i));
+		p[28 + i] = (uint8_t)(c->cseq >> (24 - 8 * i));
+	}
+	p[32] = 0x50, p[33] = 0x10, p[34] = 0xff, p[35] = 0xff;
+	memset(p + 40, 0x81, 60);
+	ck = (uint16_t)~kp_csum_fold(kp_csum_add(0, p, 20)); /* the TCP sum cannot be checked */
+	p[10] = (uint8_t)(ck >> 8), p[11] = (uint8_t)ck;
+	pk.data = p;
+	pk.caplen = sizeof(p);
+	pk.len = tot;
+	pk.ts_us = t->ts;
+	pk.dlt = KP_DLT_RAW;
+	t->ts += 1000;
+	kp_engine_process(&t->eng, &pk, &v);
+	c->sseq += 1000;
+}
+
+/* Offline, segments cut by the snap length are as long as the wire said: no false holes. */
+KP_TEST(snaplen_cut_segments_are_not_holes)
+{
+	struct tpipe t;
+	struct tconn c;
+
+	tpipe_open(&t, "stream.ooo=hold;classify.packets=100;bypass=no");
+	tconn_open(&c, &t, 2, 40020, 1, 9000);
+	for (int i = 0; i < 5; i++)
+		send_cut(&t, &c);
+	CHECK_EQ(t.eng.dec.st.tcp, 8);
+	CHECK_EQ(t.eng.st.csum_skipped, 0);
+	CHECK_EQ(t.eng.st.ooo.held, 0);
+	CHECK_EQ(t.eng.st.ooo.fastpassed, 0);
+	c.sseq += 1000; /* one segment missing from the capture: the next is beyond a hole */
+	send_cut(&t, &c);
+	CHECK_EQ(t.eng.st.ooo.held, 1);
+	free(tpipe_close(&t));
+}
+
 /* The configuration words. */
 KP_TEST(ooo_config)
 {
