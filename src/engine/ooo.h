@@ -78,9 +78,10 @@ struct kp_ooo {
 };
 
 /*
- * The verdict of a forwarded (accepted, or held for a scan) data segment of TCP flow f (direction dir, first
- * sequence number seq, len bytes) is in v: tracks the in-order edge, holds the
- * segment if it is out of order and the mode says hold (v becomes
+ * The verdict of a forwarded (accepted, or held for a scan) data segment of TCP
+ * flow f (direction dir, first sequence number seq, len bytes on the wire) is in
+ * v: tracks the in-order edge, holds the segment if it is out of order and the
+ * mode says hold (v becomes
  * KP_VERDICT_HOLD inline), and releases what an in-order segment un-holds.
  */
 void kp_ooo_segment(struct kp_engine *e, struct kp_flow *f, int dir, uint32_t seq, uint32_t len,
