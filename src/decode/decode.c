@@ -249,6 +249,7 @@ static enum kp_decode_result decode_ip(struct kp_decoder *d, const uint8_t *p, s
 		pi->ip_len = total;
 		if (total > len) {
 			/* snap length cut the packet: keep what we have, checksums unverifiable */
+			pi->cut = total - (uint32_t)len;
 			total = (uint32_t)len;
 			pi->csum = KP_CSUM_UNCHECKED;
 		}
@@ -283,6 +284,7 @@ static enum kp_decode_result decode_ip(struct kp_decoder *d, const uint8_t *p, s
 			d->rbuf[3] = (uint8_t)r;
 			pi->reassembled = true;
 			pi->ip_len = (uint32_t)r;
+			pi->cut = 0;
 			return decode_l4(d, d->rbuf + hlen, (uint32_t)r - hlen, ts_us, pi, depth) ==
 					       KP_DEC_OK
 				       ? KP_DEC_OK
@@ -308,6 +310,7 @@ static enum kp_decode_result decode_ip(struct kp_decoder *d, const uint8_t *p, s
 		total = 40 + plen;
 		pi->ip_len = total;
 		if (total > len) {
+			pi->cut = total - (uint32_t)len;
 			total = (uint32_t)len;
 			pi->csum = KP_CSUM_UNCHECKED;
 		}
@@ -390,6 +393,7 @@ static enum kp_decode_result decode_ip(struct kp_decoder *d, const uint8_t *p, s
 				d->rbuf[5] = (uint8_t)(r - 40);
 				pi->reassembled = true;
 				pi->ip_len = (uint32_t)r;
+				pi->cut = 0;
 				pi->l4 = e[0];
 				return decode_l4(d, d->rbuf + off, (uint32_t)r - off, ts_us, pi,
 						 depth) == KP_DEC_OK

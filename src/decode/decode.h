@@ -65,6 +65,8 @@ struct kp_pkt_info {
 	const uint8_t *payload;
 	uint32_t payload_len;
 	uint32_t ip_len;       /* length of the IP packet (header + payload), for byte counters */
+	uint32_t cut;          /* bytes of the IP packet the snap length cut off (payload_len
+				* + cut is the transport payload on the wire) */
 	uint8_t csum;          /* enum kp_csum: worst of IP header and L4 */
 	bool reassembled;      /* came out of IP defragmentation */
 	bool tunneled;         /* inner packet of a tunnel */

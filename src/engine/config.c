@@ -2,6 +2,7 @@
 /* The configuration table and the `key = value` file reader (see config.h). */
 #include "engine/config.h"
 #include "app/app.h"
+#include "engine/ooo.h"
 #include "policy/policy.h"
 
 #include <ctype.h>
@@ -14,7 +15,7 @@
 
 /* SIZE32/SIZE64: numbers with optional K/M/G suffix stored in uint32_t/uint64_t fields. */
 enum opt_type { OPT_U32, OPT_SIZE32, OPT_SIZE64, OPT_STR, OPT_CSUM, OPT_SIGENG, OPT_BOOL, OPT_HEX32,
-		OPT_MODE, OPT_BYPASS, OPT_SCANFAIL };
+		OPT_MODE, OPT_BYPASS, OPT_SCANFAIL, OPT_OOO };
 
 struct opt {
 	const char *key;
@@ -45,6 +46,12 @@ static const struct opt opts[] = {
 	 "bytes of out-of-order segments held, all flows of a pipeline"},
 	{"stream.max_ooo", OPT_SIZE32, O(stream_max_ooo), 0, 4096, 1u << 30,
 	 "bytes held out of order in one direction before a gap is declared"},
+	{"stream.ooo", OPT_OOO, O(stream_ooo), 0, 0, 0,
+	 "fastpass (an out-of-order TCP segment is forwarded at once, its copy inspected when the hole fills) | hold (inline, it waits for the hole to fill, at most stream.hold_timeout)"},
+	{"stream.hold_timeout", OPT_U32, O(stream_hold_timeout), 0, 1, 60000,
+	 "milliseconds a held out-of-order segment waits for its hole (stream.ooo = hold) before it passes anyway"},
+	{"stream.hold_max", OPT_U32, O(stream_hold_max), 0, 1, 1u << 24,
+	 "out-of-order segments held at once per pipeline (stream.ooo = hold); beyond, fast pass (counted)"},
 	{"flow.memcap", OPT_SIZE64, O(flow_memcap), 0, 65536, UINT64_MAX,
 	 "bytes of flows and what they own (probe buffers, parser state); beyond it the least recently active flows are evicted"},
 	{"flow.hash_size", OPT_U32, O(flow_hash_size), 0, 16, 1u << 26, "flow hash buckets"},
@@ -141,6 +148,9 @@ void kp_config_defaults(struct kp_config *c)
 	c->stream_depth = 1 << 20;
 	c->stream_memcap = 64ull << 20;
 	c->stream_max_ooo = 1 << 20;
+	c->stream_ooo = KP_OOO_FASTPASS;
+	c->stream_hold_timeout = 200;
+	c->stream_hold_max = 4096;
 	c->flow_memcap = 256ull << 20;
 	c->flow_hash_size = 65536;
 	c->timeouts.s[KP_TC_TCP_NEW] = 60;
@@ -212,8 +222,17 @@ static const struct keyword kw_scanfail[] = {
 	{NULL, 0, false},
 };
 
+static const struct keyword kw_ooo[] = {
+	{"fastpass", KP_OOO_FASTPASS, false},
+	{"hold", KP_OOO_HOLD, false},
+	{"fast-pass", KP_OOO_FASTPASS, true},
+	{NULL, 0, false},
+};
+
 static const struct keyword *keywords(enum opt_type t)
 {
+	if (t == OPT_OOO)
+		return kw_ooo;
 	if (t == OPT_SCANFAIL)
 		return kw_scanfail;
 	return t == OPT_CSUM ? kw_csum : t == OPT_MODE ? kw_mode : kw_bypass;
@@ -454,6 +473,7 @@ static int config_set_at(struct kp_config *c, const char *key, const char *val, 
 		case OPT_MODE:
 		case OPT_BYPASS:
 		case OPT_SCANFAIL:
+		case OPT_OOO:
 			return set_keyword(keywords(o->type), key, val, base, err, errlen);
 		case OPT_BOOL: {
 			bool b;
@@ -613,7 +633,8 @@ void kp_config_print_help(FILE *out)
 		case OPT_CSUM:
 		case OPT_MODE:
 		case OPT_BYPASS:
-		case OPT_SCANFAIL: {
+		case OPT_SCANFAIL:
+		case OPT_OOO: {
 			int v;
 
 			memcpy(&v, base, sizeof(v));

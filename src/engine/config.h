@@ -33,6 +33,9 @@ struct kp_config {
 	uint64_t stream_depth;
 	uint64_t stream_memcap;
 	uint32_t stream_max_ooo;
+	int stream_ooo;             /* enum kp_ooo_mode: fastpass | hold */
+	uint32_t stream_hold_timeout; /* ms a held out-of-order segment waits for its hole */
+	uint32_t stream_hold_max;   /* out-of-order segments held at once per pipeline */
 	/* flows */
 	uint64_t flow_memcap;
 	uint32_t flow_hash_size;

@@ -43,6 +43,9 @@ int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
 	e->stream.cfg.depth = cfg->stream_depth;
 	e->stream.cfg.memcap = cfg->stream_memcap;
 	e->stream.cfg.max_ooo = cfg->stream_max_ooo;
+	e->ooo.mode = (uint8_t)cfg->stream_ooo;
+	e->ooo.timeout_us = (uint64_t)cfg->stream_hold_timeout * 1000u;
+	e->ooo.max = cfg->stream_hold_max;
 	e->cls.max_pkts = cfg->classify_packets;
 	e->cls.buf_cap = cfg->classify_buffer;
 	e->cls.l7_cap = sigs ? cfg->sig_buffer : 0; /* no signatures: no l7 buffer */
@@ -121,6 +124,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 				kp_stream_dir_release(&e->stream, &f->sd[d]);
 		}
 	}
+	kp_ooo_flow_end(e, f);
 	kp_classify_flow_end(e, f);
 	kp_content_flow_end(e, f);
 	t = &e->st.app[f->app < KP_APP__COUNT ? f->app : 0];
@@ -153,6 +157,7 @@ static void tcp_track(struct kp_flow *f, int dir,
 	if (fl & TCP_SYN) {
 		f->syn_seen = true;
 		kp_stream_syn(&f->sd[dir], pi->seq);
+		kp_ooo_syn(f, dir, pi->seq);
 		if (!(fl & TCP_ACK) && f->tcp_state == KP_TCP_NONE && dir == 0)
 			f->tcp_state = KP_TCP_SYN_SENT;
 		else if ((fl & TCP_ACK) && dir == 1 && f->tcp_state <= KP_TCP_SYN_SENT)
@@ -178,6 +183,8 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 
 	memset(v, 0, sizeof(*v));
 	e->pkt_flow = NULL;
+	if (e->ooo.n_pend)
+		kp_ooo_release_pending(e); /* the last packet's verdict is out: what it released */
 	if (e->content.outstanding)
 		kp_content_poll(e);
 	e->st.packets++;
@@ -206,6 +213,17 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 	e->pkt_seq = pi.seq;
 	e->pkt_ack = pi.ack;
 	e->pkt_tcp_flags = pi.l4 == IPPROTO_TCP ? pi.tcp_flags : 0;
+	if (pi.l4 == IPPROTO_TCP) {
+		/*
+		 * A retransmission that starts before what already went through: the
+		 * receiver expects the edge (its rcv_nxt), and a reset from this
+		 * packet must carry that, not the stale seq (RFC 5961 challenge ACK).
+		 */
+		uint32_t edge;
+
+		if (kp_ooo_edge(f, dir, &edge) && KP_SEQ_LT(pi.seq, edge))
+			e->pkt_seq = edge;
+	}
 	f->pkts[dir]++;
 	f->bytes[dir] += pi.ip_len;
 	if (f->pol == KP_POL_BLOCKED || f->pol == KP_POL_CACHED) {
@@ -265,6 +283,12 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		v->mark = 0;
 		e->content.st.held_retrans++;
 	}
+	if (pi.l4 == IPPROTO_TCP && pi.payload_len + pi.cut && pi.csum != KP_CSUM_BAD &&
+	    v->action != KP_VERDICT_DROP)
+		/* forwarded data (or held for a scan): out of order, fast-passed or held; the
+		 * length on the wire (a capture's snap length may have cut the payload) */
+		kp_ooo_segment(e, f, dir, pi.seq + ((pi.tcp_flags & TCP_SYN) ? 1 : 0),
+			       pi.payload_len + pi.cut, v);
 	kp_flow_table_touch(&e->ft, f, p->ts_us);
 out:
 	if (v->bypass)
@@ -272,10 +296,19 @@ out:
 	e->st.verdict[v->action]++;
 }
 
+void kp_engine_release_pending(struct kp_engine *e)
+{
+	kp_ooo_release_pending(e);
+}
+
 void kp_engine_tick(struct kp_engine *e, uint64_t now_us)
 {
 	if (now_us > e->now_us)
 		e->now_us = now_us;
+	if (e->ooo.thead)
+		kp_ooo_tick(e);
+	if (e->ooo.n_pend)
+		kp_ooo_release_pending(e);
 	if (e->now_us >= e->next_sweep_us) {
 		kp_flow_table_expire(&e->ft, e->now_us);
 		kp_content_tick(e);
@@ -286,6 +319,7 @@ void kp_engine_tick(struct kp_engine *e, uint64_t now_us)
 void kp_engine_flush(struct kp_engine *e)
 {
 	kp_flow_table_flush(&e->ft);
+	kp_ooo_release_pending(e);
 	kp_content_drain(e, 120000); /* the scans of the last files: their events belong to this run */
 	e->now_us = 0;
 	e->next_sweep_us = 0;
@@ -294,6 +328,7 @@ void kp_engine_flush(struct kp_engine *e)
 void kp_engine_fini(struct kp_engine *e)
 {
 	kp_flow_table_fini(&e->ft);
+	kp_ooo_fini(e);
 	kp_content_pipe_fini(e);
 	kp_decoder_fini(&e->dec);
 	kp_peer_cache_fini(&e->cls.peers);

@@ -21,6 +21,7 @@
 #include "classify/classify.h"
 #include "decode/decode.h"
 #include "engine/config.h"
+#include "engine/ooo.h"
 #include "flow/flow_table.h"
 #include "output/json.h"
 #include "stream/reasm.h"
@@ -35,7 +36,8 @@ struct kp_reset;
 enum kp_verdict_action {
 	KP_VERDICT_ACCEPT = 0,
 	KP_VERDICT_DROP,
-	KP_VERDICT_HOLD,  /* no verdict yet: the packet waits for a scan (hold_id); inline only */
+	KP_VERDICT_HOLD,  /* no verdict yet: the packet waits for a scan or for the hole before it
+			   * (stream.ooo = hold) under hold_id; inline only */
 };
 
 struct kp_verdict {
@@ -77,6 +79,7 @@ struct kp_engine_stats {
 	uint64_t cached_flows;            /* new flows dropped by the connection cache */
 	uint64_t resets;                  /* flows reset (RST to both sides) */
 	uint64_t ct_ends;                 /* bypassed flows ended by a conntrack event */
+	struct kp_ooo_stats ooo;          /* out-of-order segments: fast pass / hold (ooo.h) */
 	struct kp_app_totals app[KP_APP__COUNT];
 	uint64_t events;
 };
@@ -95,6 +98,7 @@ struct kp_engine {
 	struct kp_reset *reset;        /* inline only: sends TCP resets */
 	bool inline_mode;              /* verdicts reach a kernel (bypassed flows stop coming) */
 	struct kp_content_pipe content; /* files, scans, held packets (content/file.h) */
+	struct kp_ooo ooo;             /* out-of-order segments held or fast-passed (ooo.h) */
 	struct kp_json json;           /* this pipeline's event builder */
 	struct kp_engine_stats st;
 	uint64_t now_us, next_sweep_us;
@@ -122,6 +126,14 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 
 /* Moves the pipeline's clock to now_us (if later) and expires idle flows: inline, when no packet came. */
 void kp_engine_tick(struct kp_engine *e, uint64_t now_us);
+
+/*
+ * Gives the releases of held out-of-order segments that the last packets
+ * decided (content.release callback). kp_engine_process and kp_engine_tick do
+ * it too, first thing: releases always follow the verdict of the packet that
+ * caused them.
+ */
+void kp_engine_release_pending(struct kp_engine *e);
 
 /* Ends every flow (events written), e.g. at the end of a capture. */
 void kp_engine_flush(struct kp_engine *e);

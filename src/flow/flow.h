@@ -23,6 +23,7 @@
 struct kp_app_module;
 struct kp_probe_bufs;
 struct kp_flow_content;
+struct kp_ooo_ent;
 
 enum kp_tcp_state {
 	KP_TCP_NONE = 0,  /* UDP, or TCP without a handshake seen */
@@ -104,6 +105,13 @@ struct kp_flow {
 
 	/* TCP reassembly, per direction (stream/). */
 	struct kp_stream_dir sd[2];
+
+	/* Out-of-order tracking of what was forwarded, per direction (engine/ooo.c). */
+	uint32_t ooo_next[2];     /* in-order edge: the receiver's next expected seq, as far as known */
+	uint8_t ooo_init;         /* bit per direction: ooo_next is valid */
+	uint8_t ooo_seen_data;    /* bit per direction: data was seen */
+	uint16_t ooo_n[2];        /* entries in ooo[d] */
+	struct kp_ooo_ent *ooo[2]; /* owned: ranges beyond the edge (passed or held), by seq */
 };
 
 #endif

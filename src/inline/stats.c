@@ -105,6 +105,18 @@ static void sum(struct kp_worker_snapshot *t, const struct kp_worker_snapshot *s
 	t->eng.cached_flows += s->eng.cached_flows;
 	t->eng.resets += s->eng.resets;
 	t->eng.ct_ends += s->eng.ct_ends;
+	t->eng.ooo.fastpassed += s->eng.ooo.fastpassed;
+	t->eng.ooo.held += s->eng.ooo.held;
+	t->eng.ooo.released_fill += s->eng.ooo.released_fill;
+	t->eng.ooo.released_timeout += s->eng.ooo.released_timeout;
+	t->eng.ooo.released_end += s->eng.ooo.released_end;
+	t->eng.ooo.dropped += s->eng.ooo.dropped;
+	t->eng.ooo.overflow += s->eng.ooo.overflow;
+	t->eng.ooo.held_us_total += s->eng.ooo.held_us_total;
+	if (s->eng.ooo.held_us_max > t->eng.ooo.held_us_max)
+		t->eng.ooo.held_us_max = s->eng.ooo.held_us_max;
+	t->eng.ooo.untracked += s->eng.ooo.untracked;
+	t->ooo_held_now += s->ooo_held_now;
 	t->eng.csum_skipped += s->eng.csum_skipped;
 	for (unsigned a = 0; a < KP_APP__COUNT; a++) {
 		t->eng.app[a].flows += s->eng.app[a].flows;
@@ -159,6 +171,19 @@ static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s
 	kp_json_end(j);
 	kp_json_obj(j, "content");
 	kp_eve_content_stats(j, &s->content);
+	kp_json_end(j);
+	/* out-of-order TCP segments (stream.ooo): fast-passed, or held until their hole filled */
+	kp_json_obj(j, "ooo");
+	kp_json_u64(j, "fastpassed", s->eng.ooo.fastpassed);
+	kp_json_u64(j, "held", s->eng.ooo.held);
+	kp_json_u64(j, "held_now", s->ooo_held_now);
+	kp_json_u64(j, "released_fill", s->eng.ooo.released_fill);
+	kp_json_u64(j, "released_timeout", s->eng.ooo.released_timeout);
+	kp_json_u64(j, "released_end", s->eng.ooo.released_end);
+	kp_json_u64(j, "dropped", s->eng.ooo.dropped);
+	kp_json_u64(j, "overflow", s->eng.ooo.overflow);
+	kp_json_u64(j, "held_us_total", s->eng.ooo.held_us_total);
+	kp_json_u64(j, "held_us_max", s->eng.ooo.held_us_max);
 	kp_json_end(j);
 }
 

@@ -196,6 +196,7 @@ static void take_snapshot(struct kp_worker *w)
 	w->snap.nfq_held = qs->held;
 	w->snap.nfq_released = qs->released;
 	w->snap.content = w->eng.content.st;
+	w->snap.ooo_held_now = w->eng.ooo.n_held;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -215,9 +216,10 @@ static void *run(void *arg)
 		};
 
 		w->eng.policy = pol;
-		/* scan verdicts release held packets: they must not wait behind the queue's timeout */
+		/* scan verdicts release held packets: they must not wait behind the queue's timeout;
+		 * held out-of-order segments wait stream.hold_timeout (ms): look more often then */
 		n = 0;
-		if (poll(pf, 2, 100) > 0) {
+		if (poll(pf, 2, kp_ooo_busy(&w->eng) ? 5 : 100) > 0) {
 			if (pf[1].revents & POLLIN)
 				kp_content_poll(&w->eng);
 			if (pf[0].revents)
@@ -230,6 +232,9 @@ static void *run(void *arg)
 			atomic_store(&w->failed, 1);
 			break;
 		}
+		if (kp_ooo_busy(&w->eng))
+			/* the batch's verdicts are out: what it released goes now, then timeouts */
+			kp_engine_tick(&w->eng, now_ns(CLOCK_REALTIME) / 1000);
 		drain_inbox(w);
 		mono = now_ns(CLOCK_MONOTONIC);
 		if (mono >= next_snap || atomic_load(&w->snap_req)) {

@@ -53,6 +53,7 @@ struct kp_worker_snapshot {
 	uint64_t nfq_received, nfq_bytes, nfq_enobufs, nfq_verdicts, nfq_batches, nfq_gso,
 		nfq_csum_partial, nfq_truncated;
 	uint64_t ct_inbox_dropped;
+	uint64_t ooo_held_now;        /* out-of-order segments held at the snapshot */
 	struct kp_content_stats content;
 	uint64_t nfq_held, nfq_released;
 };

@@ -52,6 +52,22 @@ void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const
 		" memcap drops, peak %" PRIu64 " bytes held\n",
 		ss->segments, ss->ooo_buffered, ss->overlaps, ss->overlap_diff, ss->gaps,
 		ss->memcap_drops, ss->mem_peak);
+	{
+		const struct kp_ooo_stats *o = &e->st.ooo;
+		uint64_t rel = o->released_fill + o->released_timeout + o->released_end + o->dropped;
+
+		/* offline nothing is held: "hold" says what would have been, from capture times */
+		fprintf(out,
+			"out of order (stream.ooo = %s): %" PRIu64 " fast-passed (%" PRIu64
+			" over stream.hold_max), %" PRIu64 " %s, released by fill %" PRIu64
+			", by timeout %" PRIu64 ", at flow end %" PRIu64 ", dropped %" PRIu64
+			"; held %.3f ms on average, %.3f ms at most\n",
+			e->cfg->stream_ooo == KP_OOO_HOLD ? "hold" : "fastpass", o->fastpassed,
+			o->overflow, o->held, e->inline_mode ? "held" : "would have been held",
+			o->released_fill, o->released_timeout, o->released_end, o->dropped,
+			rel ? (double)o->held_us_total / (double)rel / 1000.0 : 0.0,
+			(double)o->held_us_max / 1000.0);
+	}
 	fprintf(out,
 		"classification: %" PRIu64 " by expectation, %" PRIu64 " by signature, %" PRIu64
 		" unknown, %" PRIu64 " probe calls\n",
