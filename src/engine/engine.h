@@ -21,6 +21,7 @@
 #include "classify/classify.h"
 #include "decode/decode.h"
 #include "engine/config.h"
+#include "engine/timing.h"
 #include "flow/flow_table.h"
 #include "output/json.h"
 #include "stream/reasm.h"
@@ -97,6 +98,7 @@ struct kp_engine {
 	struct kp_content_pipe content; /* files, scans, held packets (content/file.h) */
 	struct kp_json json;           /* this pipeline's event builder */
 	struct kp_engine_stats st;
+	struct kp_timing tm;           /* sampled per-stage times (engine/timing.h) */
 	uint64_t now_us, next_sweep_us;
 	bool csum_lenient;             /* bad checksums counted, not enforced (rewritten capture) */
 	/* the packet in hand, for policy actions (resets) */

@@ -101,6 +101,7 @@ int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *
 	/* the kernel computes or verified checksums of what it queues; partial ones are flagged */
 	if (kp_nfq_open(&w->q, &qc, err, errlen))
 		return -1;
+	kp_nfq_set_timing(w->q, &w->eng.tm); /* receive and verdict stages are the queue's */
 	return 0;
 }
 
@@ -196,6 +197,7 @@ static void take_snapshot(struct kp_worker *w)
 	w->snap.nfq_held = qs->held;
 	w->snap.nfq_released = qs->released;
 	w->snap.content = w->eng.content.st;
+	kp_timing_snapshot(&w->eng.tm, &w->snap.timing);
 	pthread_mutex_unlock(&w->lock);
 }
 

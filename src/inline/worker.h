@@ -55,6 +55,7 @@ struct kp_worker_snapshot {
 	uint64_t ct_inbox_dropped;
 	struct kp_content_stats content;
 	uint64_t nfq_held, nfq_released;
+	struct kp_timing_stats timing;  /* sampled stage times (engine/timing.h) */
 };
 
 struct kp_worker {
