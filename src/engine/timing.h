@@ -60,7 +60,7 @@ struct kp_timing_acc {
 struct kp_timing_stats {
 	uint32_t sample;    /* the sampling interval in force (0 = off) */
 	bool tsc;           /* ticks are TSC cycles (else ns of CLOCK_MONOTONIC_RAW) */
-	uint64_t packets;   /* packets seen, sampled or not */
+	uint64_t packets;   /* packets seen, sampled or not (0 while sampling is off) */
 	uint64_t sampled;   /* packets timed */
 	double ns_per_tick; /* filled by kp_timing_snapshot() */
 	struct kp_timing_acc acc[KP_TS__COUNT];
@@ -112,8 +112,10 @@ static inline uint8_t kp_timing_switch(struct kp_timing *t, uint8_t s)
 /* Counts a packet and decides whether it is timed; if so, starts stage s at `at` ticks. */
 static inline void kp_timing_start_at(struct kp_timing *t, uint8_t s, uint64_t at)
 {
+	if (!t->st.sample)
+		return;
 	t->st.packets++;
-	if (!t->st.sample || --t->countdown)
+	if (--t->countdown)
 		return;
 	t->countdown = t->st.sample;
 	t->on = true;
