@@ -112,6 +112,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 	struct kp_flow *saved_flow = e->cur_flow;
 	int saved_dir = e->cur_dir;
 	bool saved_new = e->cur_new_pkt;
+	KP_TIMING_ENTER(&e->tm, KP_TS_OTHER, ts); /* whichever stage ended it: its end is "other" */
 
 	f->ended = true;
 	if (f->key.l4 == IPPROTO_TCP) {
@@ -142,6 +143,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 	e->cur_flow = saved_flow == f ? NULL : saved_flow;
 	e->cur_dir = saved_dir;
 	e->cur_new_pkt = saved_new;
+	KP_TIMING_LEAVE(&e->tm, ts);
 }
 
 static void tcp_track(struct kp_flow *f, int dir,

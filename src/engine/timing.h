@@ -5,8 +5,9 @@
  * Every Nth packet (timing.sample, default 64; 0 = off) is timed at its
  * stage boundaries: receive (the source's read), decode, flow lookup,
  * reassembly, classification (probes, signatures), application module
- * (parsers, file content), policy, verdict, and "other" (housekeeping that
- * runs inside a packet: expiry sweeps, scan results). One stage is charged
+ * (parsers, file content), policy, verdict, and "other" (what runs inside a
+ * packet for other flows or none: flows ending, with their events, wherever
+ * they end - expiry sweep, eviction - and scan results). One stage is charged
  * at a time: entering a stage charges the time since the last boundary to
  * the stage being left, so nested work (reassembly calling the classifier,
  * the classifier calling a parser) is charged to the innermost stage and the
