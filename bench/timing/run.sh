@@ -56,6 +56,19 @@ import json, os, signal, sys, time
 
 path, pid = sys.argv[1], sys.argv[2]
 
+def pairs(kv):
+    # a worker object has "queue" twice: its number, then the queue counters
+    d = {}
+    for k, v in kv:
+        if k == "queue" and isinstance(v, int):
+            d["queue_num"] = v
+        else:
+            d[k] = v
+    return d
+
+def loads(text):
+    return json.loads(text, object_pairs_hook=pairs)
+
 def last_stats():
     last = None
     try:
@@ -64,7 +77,7 @@ def last_stats():
     except OSError as e:
         sys.exit(f"bench/timing: {path}: {e.strerror}")
     try:  # one event, possibly pretty-printed
-        ev = json.loads(text)
+        ev = loads(text)
         return ev if isinstance(ev, dict) and ev.get("event_type") == "stats" else None
     except ValueError:
         pass
@@ -73,7 +86,7 @@ def last_stats():
         if '"stats"' not in line:
             continue
         try:
-            ev = json.loads(line)
+            ev = loads(line)
         except ValueError:
             continue
         if ev.get("event_type") == "stats":
@@ -108,7 +121,8 @@ def table(name, t):
     if not t.get("sample"):
         print(f"{name}: timing.sample = 0 (off)")
         return
-    print(f"{name}: every {t['sample']}th packet, {t['sampled']} of {t['packets']} timed "
+    nth = {1: "1st", 2: "2nd", 3: "3rd"}.get(t["sample"], f"{t['sample']}th")
+    print(f"{name}: every {nth} packet, {t['sampled']} of {t['packets']} timed "
           f"(clock {t['clock']}), {t['ns_per_packet']:.0f} ns per packet")
     print(f"  {'stage':<12} {'ns/packet':>10} {'share':>7} {'p50 ns':>9} {'p99 ns':>9} {'timed':>9}")
     for s in stages:
@@ -123,7 +137,7 @@ def table(name, t):
 st = ev.get("stats", {})
 print(f"stats event of {ev.get('timestamp')}")
 for w in st.get("workers", []):
-    table(f"worker (queue {w.get('queue')})", w.get("timing"))
+    table(f"worker (queue {w.get('queue_num')})", w.get("timing"))
 table("all workers", st.get("timing"))
 PY
 fi

@@ -8,6 +8,8 @@
  * and a held packet's scan wait is counted apart from the pipeline's time.
  */
 #include "engine/timing.h"
+#include "inline/stats.h"
+#include "inline/worker.h"
 #include "pkt_build.h"
 #include "tap.h"
 
@@ -301,6 +303,61 @@ KP_TEST(stats_add)
 	CHECK_EQ(tot.acc[KP_TS_VERDICT].n, 4);
 	CHECK(tot.ns_per_tick > 0);
 	CHECK_EQ(tot.sample, 1);
+}
+
+/* The inline stats event: a timing object per worker and one summed over them. */
+KP_TEST(stats_event_timing_object)
+{
+	static struct kp_worker w[2];
+	struct kp_timing t[2];
+	struct kp_stats_ctx sc;
+	struct kp_output out;
+	char path[64], err[256], line[65536];
+	FILE *f;
+	bool got = false;
+
+	snprintf(path, sizeof(path), "/tmp/kp-test-timing-%d.json", (int)getpid());
+	CHECK_EQ(kp_output_open(&out, path, 1, err, sizeof(err)), 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		pthread_mutex_init(&w[i].lock, NULL);
+		w[i].c.queue = (uint16_t)(7 + i);
+		kp_timing_init(&t[i], 1);
+		for (int k = 0; k <= i; k++) { /* worker 0: one packet, worker 1: two */
+			kp_timing_enter(&t[i], KP_TS_DECODE);
+			spin_ns(20000);
+			kp_timing_exit(&t[i]);
+		}
+		kp_timing_snapshot(&t[i], &w[i].snap.timing);
+	}
+	kp_stats_init(&sc, w, 2, NULL, &out);
+	kp_stats_write(&sc, 0);
+	kp_output_close(&out);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *tot;
+
+		if (!strstr(line, "\"event_type\":\"stats\""))
+			continue;
+		got = true;
+		/* per worker, then summed (after the workers array) */
+		CHECK(strstr(line, "\"queue\":7") != NULL);
+		tot = strstr(line, "\"timing\":{\"sample\":1,");
+		CHECK(tot != NULL);
+		CHECK(strstr(line, "\"sampled\":1,") != NULL);
+		CHECK(strstr(line, "\"sampled\":2,") != NULL);
+		CHECK(strstr(line, "\"sampled\":3,") != NULL);
+		CHECK(strstr(line, "\"stages\":{\"receive\":{\"ns_per_packet\":") != NULL);
+		CHECK(strstr(line, "\"decode\":{\"ns_per_packet\":") != NULL);
+		CHECK(strstr(line, "\"scan_wait\":{\"holds\":0,") != NULL);
+	}
+	CHECK(got);
+	if (f)
+		fclose(f);
+	unlink(path);
+	for (int i = 0; i < 2; i++)
+		pthread_mutex_destroy(&w[i].lock);
 }
 
 KP_TEST_MAIN()
