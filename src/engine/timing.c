@@ -43,12 +43,31 @@ static bool tsc_invariant(void)
 #endif
 }
 
+/* The cost of one clock read: the least of a few runs of back-to-back reads (about a us). */
+static uint32_t clock_cost(const struct kp_timing *t)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int run = 0; run < 4; run++) {
+		uint64_t a = kp_timing_now(t), b;
+
+		for (int i = 0; i < 15; i++)
+			(void)kp_timing_now(t);
+		b = kp_timing_now(t);
+		if ((b - a) / 16 < best)
+			best = (b - a) / 16;
+	}
+	return best < 1000 ? (uint32_t)best : 0;
+}
+
 void kp_timing_init(struct kp_timing *t, uint32_t sample)
 {
 	memset(t, 0, sizeof(*t));
 	t->st.sample = sample;
 	t->countdown = sample;
 	t->st.tsc = sample && tsc_invariant();
+	if (sample)
+		t->st.clock_ticks = clock_cost(t);
 	t->mono0 = mono_ns();
 	t->tsc0 = kp_timing_now(t);
 }
@@ -69,9 +88,24 @@ void kp_timing_cancel(struct kp_timing *t)
 
 static unsigned bucket(uint64_t ticks)
 {
-	unsigned b = ticks ? 63u - (unsigned)__builtin_clzll(ticks) : 0;
+	unsigned o, b;
 
+	if (ticks < 2)
+		return 0;
+	o = 63u - (unsigned)__builtin_clzll(ticks);
+	b = 2 * o + (unsigned)((ticks >> (o - 1)) & 1);
 	return b < KP_TIMING_HBUCKETS ? b : KP_TIMING_HBUCKETS - 1;
+}
+
+/* The geometric middle of bucket b, in ticks. */
+static double bucket_mid(unsigned b)
+{
+	double lo = (double)(1ull << (b / 2));
+
+	if (b < 2)
+		return 1.0;
+	/* [2^o, 1.5 * 2^o) and [1.5 * 2^o, 2^(o+1)): sqrt(1.5) and 1.5 * sqrt(4/3) times 2^o */
+	return b & 1 ? lo * 1.7320508 : lo * 1.2247449;
 }
 
 static void acc_add(struct kp_timing_acc *a, uint64_t ticks)
@@ -83,9 +117,10 @@ static void acc_add(struct kp_timing_acc *a, uint64_t ticks)
 
 void kp_timing_end_slow(struct kp_timing *t)
 {
-	uint64_t now = kp_timing_now(t);
+	uint64_t now = kp_timing_now(t), d = now - t->last;
 
-	t->pkt[t->cur] += now - t->last;
+	t->pkt[t->cur] += d > t->st.clock_ticks ? d - t->st.clock_ticks : 0;
+	t->st.reads++;
 	t->on = false;
 	t->st.sampled++;
 	for (unsigned s = 0; s < KP_TS__PIPELINE; s++) {
@@ -135,6 +170,8 @@ void kp_timing_stats_add(struct kp_timing_stats *a, const struct kp_timing_stats
 
 	if (!a->sample)
 		a->sample = b->sample;
+	if (!a->clock_ticks)
+		a->clock_ticks = b->clock_ticks;
 	a->tsc |= b->tsc;
 	if (na + nb)
 		a->ns_per_tick = (a->ns_per_tick * (double)na + b->ns_per_tick * (double)nb) /
@@ -143,6 +180,7 @@ void kp_timing_stats_add(struct kp_timing_stats *a, const struct kp_timing_stats
 		a->ns_per_tick = b->ns_per_tick ? b->ns_per_tick : a->ns_per_tick;
 	a->packets += b->packets;
 	a->sampled += b->sampled;
+	a->reads += b->reads;
 	for (unsigned s = 0; s < KP_TS__COUNT; s++) {
 		a->acc[s].n += b->acc[s].n;
 		a->acc[s].ticks += b->acc[s].ticks;
@@ -151,7 +189,7 @@ void kp_timing_stats_add(struct kp_timing_stats *a, const struct kp_timing_stats
 	}
 }
 
-/* The q-quantile of a log2 histogram, in ticks: the geometric middle of its bucket. */
+/* The q-quantile of a histogram, in ticks: the geometric middle of its bucket. */
 static double quantile(const struct kp_timing_acc *a, double q)
 {
 	uint64_t want, seen = 0;
@@ -164,9 +202,9 @@ static double quantile(const struct kp_timing_acc *a, double q)
 	for (unsigned b = 0; b < KP_TIMING_HBUCKETS; b++) {
 		seen += a->hist[b];
 		if (seen > want)
-			return b == 0 ? 1.0 : (double)(1ull << b) * 1.41421356;
+			return bucket_mid(b);
 	}
-	return (double)(1ull << (KP_TIMING_HBUCKETS - 1));
+	return bucket_mid(KP_TIMING_HBUCKETS - 1);
 }
 
 void kp_timing_report(const struct kp_timing_stats *s, struct kp_timing_report *r)
@@ -177,6 +215,7 @@ void kp_timing_report(const struct kp_timing_stats *s, struct kp_timing_report *
 	memset(r, 0, sizeof(*r));
 	r->packets = s->packets;
 	r->sampled = s->sampled;
+	r->clock_ns = s->clock_ticks * k;
 	for (unsigned i = 0; i < KP_TS__PIPELINE; i++)
 		total += (double)s->acc[i].ticks;
 	if (s->sampled)

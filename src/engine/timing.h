@@ -20,6 +20,10 @@
  * when a report is made, by the ratio of the TSC to CLOCK_MONOTONIC over the
  * pipeline's lifetime (no calibration loop at start-up).
  *
+ * Reading the clock takes time too (~25 cycles for the TSC): its cost,
+ * measured at init, is taken off every timed segment, so that a stage that
+ * does nothing reports about nothing rather than the clock's own cost.
+ *
  * A packet not sampled costs a countdown and one predictable branch per
  * hook. struct kp_timing belongs to its pipeline's thread.
  */
@@ -48,13 +52,15 @@ enum kp_timing_stage {
 };
 #define KP_TS__PIPELINE KP_TS_SCAN_WAIT /* stages [0, this) add up to a packet's time */
 
-#define KP_TIMING_HBUCKETS 40 /* log2 of ticks: bucket b holds [2^b, 2^(b+1)), b 0 has 0 too */
+/* Half-octave buckets of ticks: 2^o and 1.5 * 2^o start one each; 0 and 1 tick share 0-1;
+ * the last holds everything from 2^39 ticks (minutes) on. */
+#define KP_TIMING_HBUCKETS 80
 
 /* One stage's counters (ticks). */
 struct kp_timing_acc {
 	uint64_t n;         /* sampled packets that entered the stage (scan wait: holds) */
 	uint64_t ticks;     /* time charged to it */
-	uint32_t hist[KP_TIMING_HBUCKETS]; /* per-packet time in the stage, log2 buckets */
+	uint32_t hist[KP_TIMING_HBUCKETS]; /* per-packet time in the stage, half-octave buckets */
 };
 
 /* What a report is made from; plain data, copied into snapshots and summed over workers. */
@@ -63,6 +69,8 @@ struct kp_timing_stats {
 	bool tsc;           /* ticks are TSC cycles (else ns of CLOCK_MONOTONIC_RAW) */
 	uint64_t packets;   /* packets seen, sampled or not (0 while sampling is off) */
 	uint64_t sampled;   /* packets timed */
+	uint32_t clock_ticks; /* cost of one clock read, taken off every timed stage segment */
+	uint64_t reads;     /* clock reads of the timed packets (each cost clock_ticks, taken off) */
 	double ns_per_tick; /* filled by kp_timing_snapshot() */
 	struct kp_timing_acc acc[KP_TS__COUNT];
 };
@@ -100,10 +108,11 @@ static inline uint64_t kp_timing_now(const struct kp_timing *t)
  * returns the stage that was current. Only while t->on. */
 static inline uint8_t kp_timing_switch(struct kp_timing *t, uint8_t s)
 {
-	uint64_t now = kp_timing_now(t);
+	uint64_t now = kp_timing_now(t), d = now - t->last;
 	uint8_t prev = t->cur;
 
-	t->pkt[prev] += now - t->last;
+	t->pkt[prev] += d > t->st.clock_ticks ? d - t->st.clock_ticks : 0;
+	t->st.reads++;
 	t->last = now;
 	t->cur = s;
 	t->entered |= 1u << s;
@@ -188,13 +197,14 @@ struct kp_timing_stage_report {
 	uint64_t n;           /* sampled packets that entered the stage (scan wait: holds) */
 	double ns_per_packet; /* mean over all sampled packets (scan wait: over the holds) */
 	double share;         /* % of the sampled packets' total time (scan wait: 0) */
-	double p50_ns, p99_ns; /* over the packets that entered the stage */
+	double p50_ns, p99_ns; /* over the packets that entered the stage (half-octave buckets) */
 	double est_total_ns;  /* estimated time over all packets (scaled by the sampling) */
 };
 
 struct kp_timing_report {
 	uint64_t packets, sampled;
 	double ns_per_packet; /* mean pipeline time of a sampled packet */
+	double clock_ns;      /* the cost of a clock read, taken off each timed segment */
 	struct kp_timing_stage_report stage[KP_TS__COUNT];
 };
 

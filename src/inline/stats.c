@@ -143,6 +143,7 @@ static void timing_members(struct kp_json *j, const struct kp_timing_stats *ts)
 	kp_json_obj(j, "timing");
 	kp_json_u64(j, "sample", ts->sample);
 	kp_json_str(j, "clock", ts->tsc ? "tsc" : "monotonic_raw");
+	kp_json_dbl(j, "clock_ns", r.clock_ns);
 	kp_json_u64(j, "packets", r.packets);
 	kp_json_u64(j, "sampled", r.sampled);
 	kp_json_dbl(j, "ns_per_packet", r.ns_per_packet);

@@ -193,7 +193,7 @@ kp_check "chat audit: the XMPP messages, exactly (none from the STARTTLS stream)
 kp_py /dev/null "
 import re
 t = open('$tmp/e').read()
-m = re.search(r'^timing: every 1st packet timed \((\d+) of (\d+), clock \w+\), (\d+) ns per packet$', t, re.M)
+m = re.search(r'^timing: every 1st packet timed \((\d+) of (\d+), clock \w+, [0-9.]+ ns a read, taken off\), (\d+) ns per packet$', t, re.M)
 assert m and m.group(1) == m.group(2) and int(m.group(1)) > 0, 'no timing line: ' + t
 rows = {l.split()[0]: l.split() for l in t.splitlines()
         if re.match(r'^  (receive|decode|flow|reassembly|classify|app|policy|verdict|other) ', l)}

@@ -109,8 +109,8 @@ KP_TEST(stages_add_up_to_the_packet)
 	CHECK(r.stage[KP_TS_POLICY].share < 1.0);
 	CHECK_EQ(r.stage[KP_TS_APP].n, 0);
 	CHECK(r.stage[KP_TS_APP].ns_per_packet == 0);
-	/* log2 histogram: p50 within a factor of two of the truth */
-	CHECK(r.stage[KP_TS_DECODE].p50_ns > 100000 && r.stage[KP_TS_DECODE].p50_ns < 400000);
+	/* half-octave histogram: p50 within a factor of 1.5 of the truth */
+	CHECK(r.stage[KP_TS_DECODE].p50_ns > 200000 / 1.5 && r.stage[KP_TS_DECODE].p50_ns < 200000 * 1.5);
 	CHECK(r.stage[KP_TS_DECODE].p99_ns >= r.stage[KP_TS_DECODE].p50_ns);
 	CHECK(r.stage[KP_TS_DECODE].est_total_ns > 5 * 200000.0 * 0.9);
 }
@@ -201,7 +201,7 @@ KP_TEST(driven_packets_add_up)
 	struct tpipe t;
 	struct tconn c;
 	struct kp_timing_stats s0, s1;
-	uint64_t outside = 0, inside = 0;
+	uint64_t outside = 0, inside = 0, inside_reads;
 	char *ev;
 
 	tpipe_open(&t, "timing.sample=1");
@@ -219,9 +219,11 @@ KP_TEST(driven_packets_add_up)
 	for (unsigned i = 0; i < KP_TS__PIPELINE; i++)
 		inside += s1.acc[i].ticks - s0.acc[i].ticks;
 	CHECK_EQ(s1.sampled - s0.sampled, 200);
-	/* all of the packets' time is in some stage: only the last clock reading is outside */
+	/* all of the packets' time is in some stage, or in the clock reads taken off */
+	inside_reads = inside + (s1.reads - s0.reads) * s1.clock_ticks;
 	CHECK(inside <= outside);
-	CHECK(inside >= outside * 7 / 10);
+	CHECK(inside_reads <= outside + outside / 50);
+	CHECK(inside_reads >= outside * 85 / 100);
 	ev = tpipe_close(&t);
 	free(ev);
 }
