@@ -428,6 +428,23 @@ int kp_nfq_release(struct kp_nfq *q, uint16_t queue, uint32_t id, int verdict)
 	return send_tx(q, pos);
 }
 
+int kp_nfq_release_upto(struct kp_nfq *q, uint16_t queue, uint32_t id, uint32_t held_count)
+{
+	struct kp_nfq_qstate *qs;
+	size_t pos = 0;
+	int qi = queue_index(q, queue);
+
+	if (qi < 0)
+		return -1;
+	qs = &q->queues[qi];
+	flush_verdicts(q);
+	qs->run_id = id;
+	put_batch(q, &pos, qs);
+	qs->held = qs->held > held_count ? qs->held - held_count : 0;
+	q->st.released += held_count;
+	return send_tx(q, pos);
+}
+
 /* ---- configuration ---- */
 
 /* Sends the config message in q->tx with an ack request and waits for the kernel's answer.

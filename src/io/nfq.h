@@ -102,6 +102,13 @@ int kp_nfq_fd(const struct kp_nfq *q);
 int kp_nfq_run_once(struct kp_nfq *q, int timeout_ms, kp_nfq_cb cb, void *arg);
 /* The verdict of a held packet (queue number, packet id): sent at once. 0 or -1. */
 int kp_nfq_release(struct kp_nfq *q, uint16_t queue, uint32_t id, int verdict);
+/* Accepts, in one NFQNL_MSG_VERDICT_BATCH, every packet of queue up to id (in the kernel's
+ * wrap-around id order) still without a verdict: held ones, and any whose message was lost
+ * to ENOBUFS. For a caller that releases held packets in arrival order (a FIFO delay line):
+ * only correct if every held packet with a smaller id is due too. held_count: how many held
+ * packets this releases (for the held/released counters). Verdicts recorded so far go first.
+ * 0 or -1. */
+int kp_nfq_release_upto(struct kp_nfq *q, uint16_t queue, uint32_t id, uint32_t held_count);
 /* Changes the copy range of every bound queue (e.g. headers only while no flow needs payload).
  * 0 or -1 (err via kp_nfq_error). */
 int kp_nfq_set_copy_range(struct kp_nfq *q, uint32_t copy_range);
