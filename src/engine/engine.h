@@ -98,7 +98,6 @@ struct kp_engine {
 	struct kp_content_pipe content; /* files, scans, held packets (content/file.h) */
 	struct kp_json json;           /* this pipeline's event builder */
 	struct kp_engine_stats st;
-	struct kp_timing tm;           /* sampled per-stage times (engine/timing.h) */
 	uint64_t now_us, next_sweep_us;
 	bool csum_lenient;             /* bad checksums counted, not enforced (rewritten capture) */
 	/* the packet in hand, for policy actions (resets) */
@@ -110,6 +109,7 @@ struct kp_engine {
 	struct kp_flow *cur_flow;
 	int cur_dir;
 	bool cur_new_pkt;
+	struct kp_timing tm;           /* sampled per-stage times (engine/timing.h); last: large */
 };
 
 /*
