@@ -180,7 +180,9 @@ static void drain_inbox(struct kp_worker *w)
 static void take_snapshot(struct kp_worker *w)
 {
 	const struct kp_nfq_stats *qs = kp_nfq_stats(w->q);
+	struct kp_timing_stats ts;
 
+	kp_timing_snapshot(&w->eng.tm, &ts); /* outside the lock: may wait out its first ms */
 	pthread_mutex_lock(&w->lock);
 	w->snap.eng = w->eng.st;
 	w->snap.flows = w->eng.ft.st;
@@ -197,7 +199,7 @@ static void take_snapshot(struct kp_worker *w)
 	w->snap.nfq_held = qs->held;
 	w->snap.nfq_released = qs->released;
 	w->snap.content = w->eng.content.st;
-	kp_timing_snapshot(&w->eng.tm, &w->snap.timing);
+	w->snap.timing = ts;
 	pthread_mutex_unlock(&w->lock);
 }
 
