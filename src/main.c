@@ -142,7 +142,9 @@ static int lead_in(struct kp_engine *eng, struct kp_source *src, const char *pat
 			"refuses)\n",
 			path, (unsigned long long)bad, (unsigned long long)checked);
 	for (size_t i = 0; i < n; i++) {
+		kp_timing_begin(&eng->tm, 0); /* read ahead: its receive is not timed */
 		process_one(eng, src, &pk[i]);
+		kp_timing_end(&eng->tm);
 		free((void *)pk[i].data);
 	}
 	free(pk);
@@ -163,8 +165,15 @@ static int run_capture(struct kp_engine *eng, const char *path, bool progress, b
 		return -1;
 	}
 	r = lead_in(eng, &src, path, quiet);
-	while (r == 1 && (r = src.ops->next(&src, &pkt)) == 1) {
+	while (r == 1) {
+		kp_timing_begin(&eng->tm, 0); /* the receive stage: the source's read */
+		r = src.ops->next(&src, &pkt);
+		if (r != 1) {
+			kp_timing_cancel(&eng->tm);
+			break;
+		}
 		process_one(eng, &src, &pkt);
+		kp_timing_end(&eng->tm); /* after the verdict (offline: counted) */
 		if (progress && (eng->st.packets & 0x3fff) == 0 && now_s() - last > 1.0) {
 			uint64_t done, total;
 

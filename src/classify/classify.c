@@ -220,6 +220,8 @@ static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const 
 
 	if (!f->mod || !f->mod->parse || f->parse_done || !len)
 		return;
+	KP_TIMING_ENTER(&eng->tm, KP_TS_APP, ts);
+
 	kp_app_ctx_init(&ctx, eng, f, dir, data, len, gap, ts_us, NULL);
 	ctx.label = &m;
 	eng->cls.st.parse_calls++;
@@ -229,6 +231,7 @@ static void run_parser(struct kp_engine *eng, struct kp_flow *f, int dir, const 
 		set_label(f, m.app, m.confidence);
 	if (f->parse_done)
 		freeze_meta(eng, f);
+	KP_TIMING_LEAVE(&eng->tm, ts);
 }
 
 static void matched(struct kp_engine *eng, struct kp_flow *f, const struct kp_app_module *mod,
@@ -343,8 +346,12 @@ void kp_classify_data(struct kp_engine *eng, struct kp_flow *f, int dir, const u
 	bool done = false;
 
 	if (f->cls_state != KP_CLS_PENDING) {
-		if (f->content && f->content->sink)
+		if (f->content && f->content->sink) {
+			KP_TIMING_ENTER(&eng->tm, KP_TS_APP, ts);
+
 			kp_content_sink_data(eng, f, dir, data, len, gap, ts_us);
+			KP_TIMING_LEAVE(&eng->tm, ts);
+		}
 		run_parser(eng, f, dir, data, len, gap, ts_us);
 		update_inspect_done(f);
 		return;

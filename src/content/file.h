@@ -85,6 +85,7 @@ struct kp_hold {
 	int dir;                     /* the held packet's direction (the file's sender) */
 	uint32_t seq, ack;           /* of the held packet, for resets */
 	uint64_t since_us;           /* monotonic-ish: the pipeline's clock */
+	uint64_t since_tick;         /* kp_timing_now() at the hold (scan wait, engine/timing.h) */
 	bool released;
 };
 

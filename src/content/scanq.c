@@ -63,6 +63,7 @@ static void hold_release(struct kp_engine *e, struct kp_hold *h, bool accept)
 	if (h->released)
 		return;
 	h->released = true;
+	kp_timing_wait(&e->tm, KP_TS_SCAN_WAIT, h->since_tick);
 	if (f && f->content)
 		f->content->held &= (uint8_t)~(1u << h->dir);
 	if (accept)
@@ -116,6 +117,7 @@ bool kp_content_scan_file(struct kp_engine *e, struct kp_flow *f, struct kp_file
 			h->seq = e->pkt_seq;
 			h->ack = e->pkt_ack;
 			h->since_us = e->now_us;
+			h->since_tick = kp_timing_now(&e->tm);
 			h->next = e->content.holds;
 			e->content.holds = h;
 			e->content.hold_now = h->id;

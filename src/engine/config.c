@@ -79,6 +79,8 @@ static const struct opt opts[] = {
 	 "events file (JSON lines); - for standard output"},
 	{"chat.audit", OPT_BOOL, O(chat_audit), 0, 0, 0,
 	 "yes: one chat event per chat message (IRC PRIVMSG and NOTICE): sender, receiver, text"},
+	{"timing.sample", OPT_U32, O(timing_sample), 0, 0, 1u << 30,
+	 "time the pipeline stages of every Nth packet (stats event, offline summary); 0 = off, 1 = every packet"},
 	{"stats.interval", OPT_U32, O(stats_interval), 0, 0, 86400,
 	 "seconds between stats events inline (0 = only at exit)"},
 	{"mode", OPT_MODE, O(mode), 0, 0, 0,
@@ -165,6 +167,7 @@ void kp_config_defaults(struct kp_config *c)
 	c->expect_ttl = 60;
 	c->timeouts.s[KP_TC_BYPASSED] = 3600;
 	c->stats_interval = 60;
+	c->timing_sample = 64;
 	c->mode = KP_MODE_DEFAULT;
 	c->bypass = KP_BYPASS_MARK;
 	c->setup = true;

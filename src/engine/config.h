@@ -49,6 +49,7 @@ struct kp_config {
 	/* output */
 	char events[512];           /* events file; "-" = stdout; empty = default */
 	uint32_t stats_interval;    /* seconds between stats events inline; 0 = only at exit */
+	uint32_t timing_sample;     /* time every Nth packet's stages (engine/timing.h); 0 = off */
 	bool chat_audit;            /* write a chat event per chat message (IRC, ...) */
 
 	/* inline (NFQUEUE) */

@@ -31,6 +31,7 @@ int kp_engine_init(struct kp_engine *e, const struct kp_config *cfg, int worker,
 	e->worker = worker;
 	e->out = out;
 	kp_json_init(&e->json);
+	kp_timing_init(&e->tm, cfg->timing_sample);
 	rc = kp_decoder_init(&e->dec, (enum kp_csum_mode)cfg->checksum, cfg->defrag_memcap);
 	if (rc)
 		goto fail;
@@ -83,10 +84,13 @@ static void on_stream_data(void *arg, const uint8_t *data, uint32_t len, bool ga
 	struct kp_engine *e = arg;
 	struct kp_flow *f = e->cur_flow;
 
+	KP_TIMING_ENTER(&e->tm, KP_TS_CLASSIFY, ts);
+
 	if (gap)
 		f->had_gap = true;
 	kp_classify_data(e, f, e->cur_dir, data, len, gap, e->cur_new_pkt, e->now_us);
 	e->cur_new_pkt = false;
+	KP_TIMING_LEAVE(&e->tm, ts);
 }
 
 /* Stops reassembly work for a flow nobody needs the bytes of any more. */
@@ -111,6 +115,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 	struct kp_flow *saved_flow = e->cur_flow;
 	int saved_dir = e->cur_dir;
 	bool saved_new = e->cur_new_pkt;
+	KP_TIMING_ENTER(&e->tm, KP_TS_OTHER, ts); /* whichever stage ended it: its end is "other" */
 
 	f->ended = true;
 	if (f->key.l4 == IPPROTO_TCP) {
@@ -142,6 +147,7 @@ static void on_flow_end(void *arg, struct kp_flow *f, enum kp_flow_end_reason r)
 	e->cur_flow = saved_flow == f ? NULL : saved_flow;
 	e->cur_dir = saved_dir;
 	e->cur_new_pkt = saved_new;
+	KP_TIMING_LEAVE(&e->tm, ts);
 }
 
 static void tcp_track(struct kp_flow *f, int dir,
@@ -181,6 +187,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 	bool created;
 	int dir;
 
+	kp_timing_enter(&e->tm, KP_TS_OTHER); /* scan results, expiry sweeps */
 	memset(v, 0, sizeof(*v));
 	e->pkt_flow = NULL;
 	if (e->ooo.n_pend)
@@ -190,6 +197,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 	e->st.packets++;
 	e->st.bytes += p->len;
 	kp_engine_tick(e, p->ts_us);
+	KP_TIMING_STAGE(&e->tm, KP_TS_DECODE);
 	/* The kernel vouches for this packet's checksum (partial/offloaded): do not verify it. */
 	e->dec.csum_mode = (p->flags & KP_PKT_CSUM_OK) ? KP_CSUM_MODE_OFF
 						       : (enum kp_csum_mode)e->cfg->checksum;
@@ -198,14 +206,18 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		goto out;
 	if (pi.l4 != IPPROTO_TCP && pi.l4 != IPPROTO_UDP)
 		goto out;
+	KP_TIMING_STAGE(&e->tm, KP_TS_FLOW);
 	f = kp_flow_table_get(&e->ft, &pi, p->ts_us, &dir, &created);
 	if (!f) {
 		e->st.flow_alloc_fail++;
 		goto out;
 	}
 	if (created) {
+		KP_TIMING_STAGE(&e->tm, KP_TS_CLASSIFY); /* an awaited data connection? */
 		kp_classify_flow_new(e, f, p->ts_us);
+		KP_TIMING_STAGE(&e->tm, KP_TS_POLICY);   /* the connection cache */
 		kp_manage_new_flow(e, f);
+		KP_TIMING_STAGE(&e->tm, KP_TS_FLOW);
 	}
 	v->flow_id = f->id;
 	e->pkt_flow = f;
@@ -231,6 +243,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 		if (pi.l4 == IPPROTO_TCP)
 			tcp_track(f, dir, &pi);
 		v->app = f->app;
+		KP_TIMING_STAGE(&e->tm, KP_TS_POLICY);
 		kp_manage_drop_verdict(e, f, v);
 		kp_flow_table_touch(&e->ft, f, p->ts_us);
 		goto out;
@@ -243,6 +256,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 			e->st.csum_skipped++;
 	}
 	if (pi.l4 == IPPROTO_TCP) {
+		KP_TIMING_STAGE(&e->tm, KP_TS_REASM);
 		tcp_track(f, dir, &pi);
 		if (pi.csum != KP_CSUM_BAD && !f->inspect_done) {
 			e->cur_flow = f;
@@ -262,8 +276,10 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 			stream_release_if_done(e, f);
 		}
 	} else if (pi.payload_len && pi.csum != KP_CSUM_BAD && !f->inspect_done) {
+		KP_TIMING_STAGE(&e->tm, KP_TS_CLASSIFY);
 		kp_classify_data(e, f, dir, pi.payload, pi.payload_len, false, true, p->ts_us);
 	}
+	KP_TIMING_STAGE(&e->tm, KP_TS_POLICY);
 	v->app = f->app;
 	kp_manage_verdict(e, f, v);
 	if (e->content.hold_now) {
@@ -291,6 +307,7 @@ void kp_engine_process(struct kp_engine *e, const struct kp_packet *p, struct kp
 			       pi.payload_len + pi.cut, v);
 	kp_flow_table_touch(&e->ft, f, p->ts_us);
 out:
+	kp_timing_exit(&e->tm); /* the verdict stage: counted here, sent by the source */
 	if (v->bypass)
 		e->st.bypass++;
 	e->st.verdict[v->action]++;

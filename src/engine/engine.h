@@ -22,6 +22,7 @@
 #include "decode/decode.h"
 #include "engine/config.h"
 #include "engine/ooo.h"
+#include "engine/timing.h"
 #include "flow/flow_table.h"
 #include "output/json.h"
 #include "stream/reasm.h"
@@ -112,6 +113,7 @@ struct kp_engine {
 	struct kp_flow *cur_flow;
 	int cur_dir;
 	bool cur_new_pkt;
+	struct kp_timing tm;           /* sampled per-stage times (engine/timing.h); last: large */
 };
 
 /*

@@ -139,6 +139,44 @@ static void sum(struct kp_worker_snapshot *t, const struct kp_worker_snapshot *s
 	kp_content_stats_add(&t->content, &s->content);
 	t->nfq_held += s->nfq_held;
 	t->nfq_released += s->nfq_released;
+	kp_timing_stats_add(&t->timing, &s->timing);
+}
+
+/*
+ * "timing": where a packet's time goes (engine/timing.h): per stage the mean ns per packet,
+ * its share of the total, p50/p99 over the timed packets that entered it; the scan wait of
+ * held packets apart.
+ */
+static void timing_members(struct kp_json *j, const struct kp_timing_stats *ts)
+{
+	struct kp_timing_report r;
+
+	kp_timing_report(ts, &r);
+	kp_json_obj(j, "timing");
+	kp_json_u64(j, "sample", ts->sample);
+	kp_json_str(j, "clock", ts->tsc ? "tsc" : "monotonic_raw");
+	kp_json_dbl(j, "clock_ns", r.clock_ns);
+	kp_json_u64(j, "packets", r.packets);
+	kp_json_u64(j, "sampled", r.sampled);
+	kp_json_dbl(j, "ns_per_packet", r.ns_per_packet);
+	kp_json_obj(j, "stages");
+	for (unsigned s = 0; s < KP_TS__PIPELINE; s++) {
+		kp_json_obj(j, kp_timing_stage_name(s));
+		kp_json_dbl(j, "ns_per_packet", r.stage[s].ns_per_packet);
+		kp_json_dbl(j, "share", r.stage[s].share);
+		kp_json_dbl(j, "p50_ns", r.stage[s].p50_ns);
+		kp_json_dbl(j, "p99_ns", r.stage[s].p99_ns);
+		kp_json_u64(j, "timed", r.stage[s].n);
+		kp_json_end(j);
+	}
+	kp_json_end(j);
+	kp_json_obj(j, "scan_wait");
+	kp_json_u64(j, "holds", r.stage[KP_TS_SCAN_WAIT].n);
+	kp_json_dbl(j, "mean_ns", r.stage[KP_TS_SCAN_WAIT].ns_per_packet);
+	kp_json_dbl(j, "p50_ns", r.stage[KP_TS_SCAN_WAIT].p50_ns);
+	kp_json_dbl(j, "p99_ns", r.stage[KP_TS_SCAN_WAIT].p99_ns);
+	kp_json_end(j);
+	kp_json_end(j);
 }
 
 static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s)
@@ -185,6 +223,7 @@ static void engine_members(struct kp_json *j, const struct kp_worker_snapshot *s
 	kp_json_u64(j, "held_us_total", s->eng.ooo.held_us_total);
 	kp_json_u64(j, "held_us_max", s->eng.ooo.held_us_max);
 	kp_json_end(j);
+	timing_members(j, &s->timing);
 }
 
 void kp_stats_write(struct kp_stats_ctx *s, uint64_t ct_events_lost)
@@ -205,7 +244,7 @@ void kp_stats_write(struct kp_stats_ctx *s, uint64_t ct_events_lost)
 		kp_worker_snapshot(&s->w[i], &one);
 		sum(&tot, &one);
 		kp_json_obj(&j, NULL);
-		kp_json_u64(&j, "queue", s->w[i].c.queue);
+		kp_json_u64(&j, "queue_num", s->w[i].c.queue);
 		engine_members(&j, &one);
 		kp_json_end(&j);
 	}

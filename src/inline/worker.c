@@ -101,6 +101,7 @@ int kp_worker_init(struct kp_worker *w, const struct kp_worker_config *c, char *
 	/* the kernel computes or verified checksums of what it queues; partial ones are flagged */
 	if (kp_nfq_open(&w->q, &qc, err, errlen))
 		return -1;
+	kp_nfq_set_timing(w->q, &w->eng.tm); /* receive and verdict stages are the queue's */
 	return 0;
 }
 
@@ -179,7 +180,9 @@ static void drain_inbox(struct kp_worker *w)
 static void take_snapshot(struct kp_worker *w)
 {
 	const struct kp_nfq_stats *qs = kp_nfq_stats(w->q);
+	struct kp_timing_stats ts;
 
+	kp_timing_snapshot(&w->eng.tm, &ts); /* outside the lock: may wait out its first ms */
 	pthread_mutex_lock(&w->lock);
 	w->snap.eng = w->eng.st;
 	w->snap.flows = w->eng.ft.st;
@@ -197,6 +200,7 @@ static void take_snapshot(struct kp_worker *w)
 	w->snap.nfq_released = qs->released;
 	w->snap.content = w->eng.content.st;
 	w->snap.ooo_held_now = w->eng.ooo.n_held;
+	w->snap.timing = ts;
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -56,6 +56,7 @@ struct kp_worker_snapshot {
 	uint64_t ooo_held_now;        /* out-of-order segments held at the snapshot */
 	struct kp_content_stats content;
 	uint64_t nfq_held, nfq_released;
+	struct kp_timing_stats timing;  /* sampled stage times (engine/timing.h) */
 };
 
 struct kp_worker {

@@ -69,6 +69,9 @@ struct kp_nfq {
 	size_t txcap;
 	struct kp_nfq_stats st;
 	char err[256];
+	struct kp_timing *tm;    /* the pipeline's stage times (NULL = none) */
+	uint64_t rx_tick;        /* clock before the recv that brought a sampled packet, 0 = none */
+	unsigned tm_sampled;     /* sampled packets among the verdicts not yet sent */
 };
 
 static void set_err(struct kp_nfq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -176,6 +179,17 @@ static int flush_verdicts(struct kp_nfq *q)
 	for (unsigned i = 0; i < q->nq; i++)
 		if (q->queues[i].run)
 			put_batch(q, &pos, &q->queues[i]);
+	if (q->tm_sampled && q->nv) {
+		/* the send is shared by the batch: the sampled packets' part goes to "verdict" */
+		uint64_t t0 = kp_timing_now(q->tm);
+		int rc = send_tx(q, pos);
+
+		kp_timing_add(q->tm, KP_TS_VERDICT,
+			      (kp_timing_now(q->tm) - t0) * q->tm_sampled / q->nv);
+		q->tm_sampled = 0;
+		q->nv = 0;
+		return rc;
+	}
 	q->nv = 0;
 	return send_tx(q, pos);
 }
@@ -190,8 +204,10 @@ static uint64_t now_realtime_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Parses one NFQNL_MSG_PACKET, asks cb (NULL: accept) and records the verdict. */
-static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_cb cb, void *arg)
+/* Parses one NFQNL_MSG_PACKET, asks cb (NULL: accept) and records the verdict; false when
+ * the message is no packet to decide. */
+static bool handle_packet_msg(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_cb cb,
+			      void *arg)
 {
 	struct nlattr *attr[NFQA_MAX + 1];
 	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
@@ -207,7 +223,7 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 	    !attr[NFQA_PACKET_HDR] ||
 	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
 		q->st.recv_errors++;
-		return;
+		return false;
 	}
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	memset(&p, 0, sizeof(p));
@@ -216,7 +232,7 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 	qi = queue_index(q, p.queue);
 	if (qi < 0) {
 		q->st.recv_errors++;
-		return;
+		return false;
 	}
 
 	p.pkt.data = kp_nfq_empty;
@@ -268,11 +284,13 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 	mark = p.pkt.mark;
 	if (cb)
 		verdict = cb(arg, &p, &mark, &set_mark);
+	if (q->tm)
+		KP_TIMING_STAGE(q->tm, KP_TS_VERDICT);
 	if (verdict == KP_NFQ_HOLD) {
 		/* no verdict now: kp_nfq_release() gives it later; no batch may cover it meanwhile */
 		q->queues[qi].held++;
 		q->st.held++;
-		return;
+		return true;
 	}
 	if (verdict != NF_ACCEPT)
 		q->st.drops += verdict == NF_DROP;
@@ -287,6 +305,27 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 	r->verdict = verdict;
 	r->mark = mark;
 	r->set_mark = set_mark;
+	return true;
+}
+
+/* handle_packet_msg() timed: the receive stage is the recv (when this packet's datagram was
+ * read for it) and the parse; the verdict stage ends with the verdict recorded. */
+static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_cb cb, void *arg)
+{
+	struct kp_timing *tm = cb ? q->tm : NULL;
+
+	if (!tm) {
+		handle_packet_msg(q, nlh, cb, arg);
+		return;
+	}
+	kp_timing_begin(tm, q->rx_tick);
+	q->rx_tick = 0;
+	if (!handle_packet_msg(q, nlh, cb, arg)) {
+		kp_timing_cancel(tm);
+		return;
+	}
+	q->tm_sampled += tm->on;
+	kp_timing_end(tm);
 }
 
 /*
@@ -339,8 +378,11 @@ int kp_nfq_run_once(struct kp_nfq *q, int timeout_ms, kp_nfq_cb cb, void *arg)
 	if (r == 0)
 		return 0;
 	while ((uint32_t)handled < q->cfg.batch && spins++ < 2 * q->cfg.batch + 8) {
-		ssize_t n = recv(pfd.fd, q->rx, KP_NFQ_RXBUF, MSG_DONTWAIT);
+		ssize_t n;
 
+		/* the next packet is sampled: its receive stage starts with this recv */
+		q->rx_tick = q->tm && kp_timing_next_sampled(q->tm) ? kp_timing_now(q->tm) : 0;
+		n = recv(pfd.fd, q->rx, KP_NFQ_RXBUF, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				break;
@@ -657,6 +699,11 @@ int kp_nfq_set_copy_range(struct kp_nfq *q, uint32_t copy_range)
 int kp_nfq_fd(const struct kp_nfq *q)
 {
 	return mnl_socket_get_fd(q->nl);
+}
+
+void kp_nfq_set_timing(struct kp_nfq *q, struct kp_timing *tm)
+{
+	q->tm = tm && tm->st.sample ? tm : NULL;
 }
 
 const struct kp_nfq_stats *kp_nfq_stats(const struct kp_nfq *q)

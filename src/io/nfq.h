@@ -113,6 +113,9 @@ int kp_nfq_release_upto(struct kp_nfq *q, uint16_t queue, uint32_t id, uint32_t 
  * 0 or -1 (err via kp_nfq_error). */
 int kp_nfq_set_copy_range(struct kp_nfq *q, uint32_t copy_range);
 const struct kp_nfq_stats *kp_nfq_stats(const struct kp_nfq *q);
+/* Times the receive (recv + parse) and verdict (record + batched send) stages of the sampled
+ * packets into tm (the pipeline's counters, engine/timing.h); NULL = no timing. */
+void kp_nfq_set_timing(struct kp_nfq *q, struct kp_timing *tm);
 /* The last error, or the last warning (refused flag, rcvbuf capped); "" when none. */
 const char *kp_nfq_error(const struct kp_nfq *q);
 void kp_nfq_close(struct kp_nfq *q); /* unbinds the queues; packets still queued are accepted first */

@@ -5,6 +5,38 @@
 
 #include <inttypes.h>
 
+/* Where the time went: the sampled per-stage times (engine/timing.h), one line per stage. */
+static void timing_table(FILE *out, const struct kp_engine *e)
+{
+	struct kp_timing_stats ts;
+	struct kp_timing_report r;
+	const struct kp_timing_stage_report *w;
+
+	kp_timing_snapshot(&e->tm, &ts);
+	if (!ts.sample || !ts.sampled)
+		return;
+	kp_timing_report(&ts, &r);
+	fprintf(out,
+		"timing: every %" PRIu32 "%s packet timed (%" PRIu64 " of %" PRIu64 ", clock %s, "
+		"%.1f ns a read, taken off), %.0f ns per packet\n",
+		ts.sample, ts.sample == 1 ? "st" : "th", r.sampled, r.packets,
+		ts.tsc ? "tsc" : "monotonic_raw", r.clock_ns, r.ns_per_packet);
+	fprintf(out, "  %-12s %12s %8s %10s %10s %10s\n", "stage", "ns/packet", "share", "p50 ns",
+		"p99 ns", "timed");
+	for (unsigned s = 0; s < KP_TS__PIPELINE; s++) {
+		w = &r.stage[s];
+		fprintf(out, "  %-12s %12.1f %7.1f%% %10.0f %10.0f %10" PRIu64 "\n",
+			kp_timing_stage_name(s), w->ns_per_packet, w->share, w->p50_ns, w->p99_ns,
+			w->n);
+	}
+	w = &r.stage[KP_TS_SCAN_WAIT];
+	if (w->n)
+		fprintf(out,
+			"  scan wait: %" PRIu64 " held packets, mean %.3f ms, p50 %.3f ms, "
+			"p99 %.3f ms\n",
+			w->n, w->ns_per_packet / 1e6, w->p50_ns / 1e6, w->p99_ns / 1e6);
+}
+
 void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const char *events)
 {
 	const struct kp_decode_stats *d = &e->dec.st;
@@ -99,6 +131,7 @@ void kp_summary_print(FILE *out, const struct kp_engine *e, double wall_s, const
 				c->scans_done, c->scans_cached, c->infected, c->scan_errors,
 				c->unscanned_large, c->unscanned_memcap, c->scan_rejected);
 	}
+	timing_table(out, e);
 	if (wall_s > 0)
 		fprintf(out, "time: %.3f s, %.0f packets/s, %.3f Gbit/s\n", wall_s,
 			(double)e->st.packets / wall_s, (double)e->st.bytes * 8 / wall_s / 1e9);

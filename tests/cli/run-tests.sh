@@ -188,6 +188,29 @@ WANT
 kp_check "chat audit: the XMPP messages, exactly (none from the STARTTLS stream)" \
 	$(diff "$tmp/xmpp.want" "$tmp/xmpp.got" >&2; echo $?)
 
+# where the time goes: the summary's per-stage table (timing.sample), absent when off
+"$bin" -s timing.sample=1 -r "$pcap" -l /dev/null 2>"$tmp/e"
+kp_py /dev/null "
+import re
+t = open('$tmp/e').read()
+m = re.search(r'^timing: every 1st packet timed \((\d+) of (\d+), clock \w+, [0-9.]+ ns a read, taken off\), (\d+) ns per packet$', t, re.M)
+assert m and m.group(1) == m.group(2) and int(m.group(1)) > 0, 'no timing line: ' + t
+rows = {l.split()[0]: l.split() for l in t.splitlines()
+        if re.match(r'^  (receive|decode|flow|reassembly|classify|app|policy|verdict|other) ', l)}
+assert len(rows) == 9, rows
+share = sum(float(r[2].rstrip('%')) for r in rows.values())
+assert 99.0 < share < 101.0, share
+assert all(int(r[5]) <= int(m.group(1)) for r in rows.values()), rows
+assert int(rows['decode'][5]) == int(m.group(1)), rows['decode']
+assert int(rows['app'][5]) > 0 and int(rows['classify'][5]) > 0, rows
+"
+kp_check "summary: timing table, every stage, shares add up to 100%, sample=1 times every packet" $?
+"$bin" -r "$pcap" -l /dev/null 2>"$tmp/e"
+kp_check "summary: timing on by default (every 64th packet)" \
+	$(grep -q "^timing: every 64th packet timed" "$tmp/e"; echo $?)
+"$bin" -s timing.sample=0 -r "$pcap" -l /dev/null 2>"$tmp/e"
+kp_check "summary: timing.sample=0, no timing table" $(! grep -q "^timing:\|^  decode " "$tmp/e"; echo $?)
+
 # inline mode without the privileges it needs refuses with one clear line
 unpriv=()
 [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
