@@ -26,34 +26,84 @@ static uint64_t now_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Held packets (scan tails, out-of-order segments): hold id -> NFQUEUE packet, in an
+ * open-addressing table (linear probing, backward-shift deletion), so that releasing
+ * thousands of held segments stays linear. Hold id 0 never occurs (ids start at 1).
+ */
+static size_t hold_slot(uint64_t id, size_t cap)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdull;
+	id ^= id >> 33;
+	return (size_t)id & (cap - 1);
+}
+
+static bool holds_grow(struct kp_worker *w)
+{
+	size_t cap = w->cap_holds ? w->cap_holds * 2 : 64;
+	struct kp_worker_hold *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return false;
+	for (size_t i = 0; i < w->cap_holds; i++) {
+		size_t k;
+
+		if (!w->holds[i].hold_id)
+			continue;
+		for (k = hold_slot(w->holds[i].hold_id, cap); n[k].hold_id; k = (k + 1) & (cap - 1))
+			;
+		n[k] = w->holds[i];
+	}
+	free(w->holds);
+	w->holds = n;
+	w->cap_holds = cap;
+	return true;
+}
+
 /* The engine's verdict on a held packet: find it and tell the kernel. */
 static void release_hold(void *arg, uint64_t hold_id, bool accept)
 {
 	struct kp_worker *w = arg;
+	size_t cap = w->cap_holds, k, j;
 
-	for (size_t i = 0; i < w->n_holds; i++) {
-		if (w->holds[i].hold_id != hold_id)
-			continue;
-		if (w->q)
-			kp_nfq_release(w->q, w->holds[i].queue, w->holds[i].pkt_id,
-				       accept ? NF_ACCEPT : NF_DROP);
-		w->holds[i] = w->holds[--w->n_holds];
+	if (!cap || !hold_id)
 		return;
+	for (k = hold_slot(hold_id, cap); w->holds[k].hold_id; k = (k + 1) & (cap - 1))
+		if (w->holds[k].hold_id == hold_id)
+			break;
+	if (!w->holds[k].hold_id)
+		return;
+	if (w->q)
+		kp_nfq_release(w->q, w->holds[k].queue, w->holds[k].pkt_id,
+			       accept ? NF_ACCEPT : NF_DROP);
+	w->n_holds--;
+	/* backward-shift deletion: later members of the probe run move into the hole */
+	w->holds[k].hold_id = 0;
+	for (j = (k + 1) & (cap - 1); w->holds[j].hold_id; j = (j + 1) & (cap - 1)) {
+		size_t home = hold_slot(w->holds[j].hold_id, cap);
+
+		if (((j - home) & (cap - 1)) >= ((j - k) & (cap - 1))) {
+			w->holds[k] = w->holds[j];
+			w->holds[j].hold_id = 0;
+			k = j;
+		}
 	}
 }
 
 static bool remember_hold(struct kp_worker *w, uint64_t hold_id, const struct kp_nfq_pkt *np)
 {
-	if (w->n_holds == w->cap_holds) {
-		size_t cap = w->cap_holds ? w->cap_holds * 2 : 16;
-		struct kp_worker_hold *n = realloc(w->holds, cap * sizeof(*n));
+	size_t k;
 
-		if (!n)
-			return false;
-		w->holds = n;
-		w->cap_holds = cap;
-	}
-	w->holds[w->n_holds++] = (struct kp_worker_hold){hold_id, np->id, np->queue};
+	if (!hold_id)
+		return false;
+	if ((w->n_holds + 1) * 2 > w->cap_holds && !holds_grow(w))
+		return false;
+	for (k = hold_slot(hold_id, w->cap_holds); w->holds[k].hold_id;
+	     k = (k + 1) & (w->cap_holds - 1))
+		;
+	w->holds[k] = (struct kp_worker_hold){hold_id, np->id, np->queue};
+	w->n_holds++;
 	return true;
 }
 
