@@ -37,42 +37,15 @@ TPORT=7008
 N=4000
 PY=$(command -v python3 || true)
 
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "not root"
-command -v iptables >/dev/null || skip "iptables absent"
+# shellcheck source=pair.sh
+. "$SRC/tests/live/pair.sh"
 [ -n "$PY" ] || skip "python3 absent"
 [ -x "$NETEM" ] || { echo "FAIL: $NETEM not executable"; exit 1; }
-
-TMP=$(mktemp -d /tmp/kqd-netem.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del $NS_A 2>/dev/null
-	ip netns del $NS_B 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-A() { ip netns exec $NS_A "$@"; }
-B() { ip netns exec $NS_B "$@"; }
-
-ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null
-ip netns add $NS_A 2>/dev/null || skip "cannot create network namespaces"
-ip netns add $NS_B
-ip link add $IF_A netns $NS_A type veth peer name $IF_B netns $NS_B || skip "no veth"
-A ip addr add $IP_A/24 dev $IF_A
-B ip addr add $IP_B/24 dev $IF_B
-A ip link set lo up; A ip link set $IF_A up
-B ip link set lo up; B ip link set $IF_B up
+kp_pair_up
 
 "$SETUP" add --netns $NS_B --dev $IF_B --queue $QNUM --dir out --ip 4 2>"$TMP/setup.err" ||
 	skip "iptables NFQUEUE unavailable: $(cat "$TMP/setup.err")"
 
-FAILS=0
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 
 ip netns exec $NS_B "$PY" "$ECHO" server $IP_B $UPORT >/dev/null 2>&1 &
 PIDS+=($!)

@@ -25,46 +25,20 @@ PORT_DROP=8001
 MARK=0x00420000
 PY=$(command -v python3 || true)
 
-skip() { echo "skip: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "not root"
-command -v iptables >/dev/null || skip "iptables absent"
+IF_A=kqn-va
+IF_B=kqn-vb
+# shellcheck source=pair.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pair.sh"
 command -v curl >/dev/null || skip "curl absent"
 [ -n "$PY" ] || skip "python3 absent"
 [ -x "$SELFTEST" ] || { echo "FAIL: $SELFTEST not executable"; exit 1; }
-
-TMP=$(mktemp -d /tmp/kqn-selftest.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del $NS_A 2>/dev/null
-	ip netns del $NS_B 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# (background jobs use ip netns exec directly, so that $! is the program's own PID)
-A() { ip netns exec $NS_A "$@"; }
-B() { ip netns exec $NS_B "$@"; }
-
-ip netns del $NS_A 2>/dev/null; ip netns del $NS_B 2>/dev/null
-ip netns add $NS_A 2>/dev/null || skip "cannot create network namespaces"
-ip netns add $NS_B
-ip link add kqn-va netns $NS_A type veth peer name kqn-vb netns $NS_B || skip "no veth"
-A ip addr add $IP_A/24 dev kqn-va
-B ip addr add $IP_B/24 dev kqn-vb
-A ip link set lo up; A ip link set kqn-va up
-B ip link set lo up; B ip link set kqn-vb up
+kp_pair_up
 
 B iptables -w -A OUTPUT -o kqn-vb -j NFQUEUE --queue-num $QNUM --queue-bypass 2>"$TMP/ipt.err" ||
 	skip "iptables NFQUEUE unavailable: $(cat "$TMP/ipt.err")"
 B iptables -w -t mangle -A POSTROUTING -o kqn-vb -m mark --mark $MARK/0x00ff0000 -j ACCEPT ||
 	skip "iptables mark match unavailable"
 
-FAILS=0
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
 
 mkdir -p "$TMP/www"
 head -c 8388608 /dev/urandom >"$TMP/www/blob"
