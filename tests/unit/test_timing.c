@@ -344,7 +344,7 @@ KP_TEST(stats_event_timing_object)
 			continue;
 		got = true;
 		/* per worker, then summed (after the workers array) */
-		CHECK(strstr(line, "\"queue\":7") != NULL);
+		CHECK(strstr(line, "\"queue_num\":7") != NULL);
 		tot = strstr(line, "\"timing\":{\"sample\":1,");
 		CHECK(tot != NULL);
 		CHECK(strstr(line, "\"sampled\":1,") != NULL);
