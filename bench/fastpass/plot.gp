@@ -13,7 +13,9 @@ if (!exists("configs")) configs = 'plain hold fastpass'
 if (!exists("subtitle")) subtitle = ''
 
 n = words(delays)
-set terminal pngcairo size (n * 520), 460 font 'sans,10'
+w = n * 520
+if (w < 820) w = 820
+set terminal pngcairo size w, 460 font 'sans,10'
 set output outfile
 set multiplot layout 1, n title 'Transfer time through the gateway vs. loss (' . subtitle . ')'
 set xlabel 'loss between server and gateway (%)'
