@@ -526,8 +526,9 @@ test_irc_dcc_file() {
 }
 
 # --- runner -----------------------------------------------------------------------------
-# Each case runs in a subshell with errexit; its EXIT trap stops what the case started
-# (the daemon, and the processes kpt_bg started in it, by PID), also when it fails.
+# Each case runs in a subshell with errexit (kpt_run_cases, testbed.sh); its EXIT trap
+# stops what the case started (the daemon, and the processes kpt_bg started in it, by
+# PID), also when it fails.
 case_cleanup() {
 	local p
 	set +e
@@ -537,8 +538,13 @@ case_cleanup() {
 	done
 }
 
+kpt_case_enter() {
+	CASE_PIDS0=${#KPT_PIDS[@]}
+	trap case_cleanup EXIT
+}
+
 main() {
-	local sel=("$@") n=0 fail=0 pass=0 skip=0 name out rc
+	local sel=("$@") name
 	[ ${#sel[@]} -gt 0 ] || sel=("${TESTS[@]}")
 	for name in "${sel[@]}"; do
 		declare -F "test_$name" >/dev/null || { echo "unknown test $name" >&2; exit 2; }
@@ -549,40 +555,7 @@ main() {
 	ftp_start
 	irc_start
 	echo "# bed $KPT_PREFIX*, daemon $KP2PADM, signatures $NDB"
-	echo "1..${#sel[@]}"
-	for name in "${sel[@]}"; do
-		n=$((n + 1))
-		set +e
-		(
-			set -e
-			CASE_PIDS0=${#KPT_PIDS[@]}
-			trap case_cleanup EXIT
-			"test_$name"
-		) >"$KPT_TMP/case.out" 2>&1 &
-		KPT_PIDS+=($!)
-		wait $!
-		rc=$?
-		set -e
-		out=$(cat "$KPT_TMP/case.out")
-		if [ $rc = 77 ]; then
-			echo "ok $n $name # skip $(printf '%s\n' "$out" | sed -n 's/^skip: //p' | head -n 1)"
-			skip=$((skip + 1))
-			continue
-		fi
-		[ -z "$out" ] || printf "%s\n" "$out" | grep -v "^skip: " | sed "s/^\([^#]\)/# \1/" || true
-		if [ $rc = 0 ]; then
-			echo "ok $n $name"
-			pass=$((pass + 1))
-		else
-			echo "not ok $n $name"
-			fail=$((fail + 1))
-		fi
-		kpt_gw_reap || echo "# $name left processes in $KPT_NS_GW"
-	done
-	echo "# passed $pass, failed $fail, skipped $skip"
-	[ $fail = 0 ] || return 1
-	[ $pass -gt 0 ] || return 77
-	return 0
+	kpt_run_cases "${sel[@]}"
 }
 
 main "$@"

@@ -446,47 +446,14 @@ test_bandwidth_limit() {
 
 # --- runner -----------------------------------------------------------------------------
 main() {
-	local sel=("$@") n=0 fail=0 pass=0 skip=0 name out rc
+	local sel=("$@") name
 	[ ${#sel[@]} -gt 0 ] || sel=("${TESTS[@]}")
 	for name in "${sel[@]}"; do
 		declare -F "test_$name" >/dev/null || { echo "unknown test $name" >&2; exit 2; }
 	done
 	kpt_up
 	kpt_http_start
-	echo "1..${#sel[@]}"
-	for name in "${sel[@]}"; do
-		n=$((n + 1))
-		# a subshell with errexit: the first failing command fails the case; the
-		# bed (and the EXIT trap) stay with this shell
-		# (in the background + wait: INT/TERM interrupt the wait at once and clean up)
-		set +e
-		(set -e; "test_$name") >"$KPT_TMP/case.out" 2>&1 &
-		KPT_PIDS+=($!)
-		wait $!
-		rc=$?
-		set -e
-		out=$(cat "$KPT_TMP/case.out")
-		if [ $rc = 77 ]; then
-			echo "ok $n $name # skip $(printf '%s\n' "$out" | sed -n 's/^skip: //p' | head -n 1)"
-			skip=$((skip + 1))
-			continue
-		fi
-		[ -z "$out" ] || printf "%s\n" "$out" | grep -v "^skip: " | sed "s/^\([^#]\)/# \1/" || true
-		if [ $rc = 0 ]; then
-			echo "ok $n $name"
-			pass=$((pass + 1))
-		else
-			echo "not ok $n $name"
-			fail=$((fail + 1))
-		fi
-		# a case runs in a subshell: a daemon it left running (its PID died with the
-		# subshell) is stopped here, so the next case starts clean
-		kpt_gw_reap || echo "# $name left processes in $KPT_NS_GW"
-	done
-	echo "# passed $pass, failed $fail, skipped $skip"
-	[ $fail = 0 ] || return 1
-	[ $pass -gt 0 ] || return 77
-	return 0
+	kpt_run_cases "${sel[@]}"
 }
 
 main "$@"

@@ -398,6 +398,51 @@ kpt_gw_reap() {
 	return 1
 }
 
+# Runs the test cases named (functions test_NAME) as TAP lines, one after the other. Each
+# case runs in a subshell with errexit, so its first failing command fails it while the
+# bed stays with this shell; the subshell runs in the background + wait, so INT/TERM
+# interrupt the wait at once and the EXIT trap cleans up. A script may define
+# kpt_case_enter, run first inside each case's subshell (e.g. to set the case's own EXIT
+# trap). Exit 77 of a case is a skip ("skip: why" in its output). After each case, a
+# daemon it left in the gateway (its PID died with the subshell) is stopped, so the next
+# case starts clean. Returns 1 if a case failed, 77 if all were skipped.
+kpt_run_cases() {
+	local n=0 fail=0 pass=0 skip=0 name out rc
+	echo "1..$#"
+	for name in "$@"; do
+		n=$((n + 1))
+		set +e
+		(
+			set -e
+			if declare -F kpt_case_enter >/dev/null; then kpt_case_enter; fi
+			"test_$name"
+		) >"$KPT_TMP/case.out" 2>&1 &
+		KPT_PIDS+=($!)
+		wait $!
+		rc=$?
+		set -e
+		out=$(cat "$KPT_TMP/case.out")
+		if [ $rc = 77 ]; then
+			echo "ok $n $name # skip $(printf '%s\n' "$out" | sed -n 's/^skip: //p' | head -n 1)"
+			skip=$((skip + 1))
+			continue
+		fi
+		[ -z "$out" ] || printf "%s\n" "$out" | grep -v "^skip: " | sed "s/^\([^#]\)/# \1/" || true
+		if [ $rc = 0 ]; then
+			echo "ok $n $name"
+			pass=$((pass + 1))
+		else
+			echo "not ok $n $name"
+			fail=$((fail + 1))
+		fi
+		kpt_gw_reap || echo "# $name left processes in $KPT_NS_GW"
+	done
+	echo "# passed $pass, failed $fail, skipped $skip"
+	[ $fail = 0 ] || return 1
+	[ $pass -gt 0 ] || return 77
+	return 0
+}
+
 # SIGKILL (for the fail-open test): the rules stay behind on purpose.
 kpt_daemon_kill9() {
 	[ -n "$KPT_DAEMON_PID" ] || return 0
