@@ -35,6 +35,9 @@
 #      NETEM_QUEUE (40) TIMING_CELL ("LOSS DELAY") EXTRA_CONF (lines added to the daemon's
 #      configuration, e.g. "timing.sample = 1") KPT_PREFIX (kpf-) KP2PADM (build/kp2padm)
 #      KP_NETEM (build/tools/kp-netem) OUT (bench/fastpass/results) TAG (file name tag)
+#      RUN_IDS (the runs' numbers, i.e. kp-netem seeds; default 1..RUNS)
+#      NO_REPORT=1 (only the .tsv; bench/fastpass/grid.sh runs cells side by side this way
+#      and reports them together) KPT_HTTP_SRC (a file to serve instead of SIZE MiB random)
 # output: OUT/fastpass-TAG.tsv (every transfer), OUT/fastpass-TAG.summary (medians, one
 #         block per delay), OUT/fastpass-TAG.txt (the table), OUT/fastpass-TAG.png (plot.gp)
 set -euo pipefail
@@ -65,7 +68,11 @@ for t in nginx curl ethtool iptables conntrack python3; do
 done
 [ -x "$KP_NETEM" ] || { echo "bench/fastpass: $KP_NETEM missing (ninja -C build tools/kp-netem)" >&2; exit 77; }
 case $NETEM_DIR in in | both) ;; *) echo "bench/fastpass: NETEM_DIR in|both" >&2; exit 2 ;; esac
-[[ " $CONFIGS " == *" plain "* ]] || { echo "bench/fastpass: CONFIGS must include plain (the ratios)" >&2; exit 2; }
+RUN_IDS=${RUN_IDS:-$(seq 1 "$RUNS")}
+if [ -z "${NO_REPORT:-}" ] && [[ " $CONFIGS " != *" plain "* ]]; then
+	echo "bench/fastpass: CONFIGS must include plain (the ratios), or NO_REPORT=1" >&2
+	exit 2
+fi
 
 . "$ROOT/tests/live/testbed.sh"
 if [[ "$CONFIGS" == *hold* || "$CONFIGS" == *fastpass* ]]; then
@@ -121,6 +128,8 @@ for r in (r for t in tsvs for r in csv.DictReader(open(t), delimiter="\t")):
     if l not in order_l: order_l.append(l)
     c = cells.setdefault((d, l), {}).setdefault(r["config"], [])
     c.append(float(r["seconds"]) if r["status"] == "ok" else math.nan)
+order_d.sort()
+order_l.sort()
 def med(xs):
     ok = [x for x in xs if not math.isnan(x)]
     return (statistics.median(ok) if ok else math.nan), len(xs) - len(ok)
@@ -207,7 +216,7 @@ TIMING_CELL=${TIMING_CELL:-"$first_loss $1"}
 		"$(ip netns list | awk '{print $1}' | grep -v "^$KPT_PREFIX" | tr '\n' ' ')"
 	echo "# daemon: $KP2PADM${EXTRA_CONF:+ + $EXTRA_CONF}"
 } | tee "$TXT" >&2
-printf 'delay_ms\tloss_pct\tconfig\trun\tseconds\tbytes\tstatus\tnetem_seen\tnetem_dropped\tnetem_delay_p50_ms\tnetem_delay_p99_ms\tfastpassed\theld\treleased_timeout\tloadavg1\n' >"$TSV"
+printf 'delay_ms\tloss_pct\tconfig\trun\tseconds\tbytes\tstatus\tnetem_seen\tnetem_dropped\tnetem_delay_p50_ms\tnetem_delay_p99_ms\tfastpassed\theld\treleased_timeout\tloadavg1\tconnect_s\tfirst_byte_s\n' >"$TSV"
 
 field() { # KEY SUMMARY_LINE
 	sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"
@@ -215,16 +224,18 @@ field() { # KEY SUMMARY_LINE
 
 for delay in $DELAYS; do
 	for loss in $LOSSES; do
-		for run in $(seq 1 "$RUNS"); do
+		for run in $RUN_IDS; do
 			for cfg in $CONFIGS; do
 				ip netns exec $KPT_NS_GW conntrack -F >/dev/null 2>&1 || true
 				if [ "$cfg" != plain ]; then
 					kpt_daemon_start -q 0:1 -c "$(conf "$cfg")"
 				fi
 				netem_start "$loss" "$delay" "$run"
-				status=ok secs=NaN bytes=0
-				if r=$(kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin"); then
-					bytes=${r% *} secs=${r#* }
+				status=ok secs=NaN bytes=0 tconn=NaN tfirst=NaN
+				# curl's connect and first-byte times too: where a slow transfer lost its time
+				if r=$(KPT_HTTP_W='%{size_download} %{time_total} %{time_connect} %{time_starttransfer}' \
+					kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin"); then
+					read -r bytes secs tconn tfirst <<<"$r"
 				else
 					status=fail
 				fi
@@ -240,11 +251,11 @@ for delay in $DELAYS; do
 					read -r fp held tmo < <(kpt_daemon_stat ooo.fastpassed ooo.held \
 						ooo.released_timeout)
 				fi
-				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 					"$delay" "$loss" "$cfg" "$run" "$secs" "$bytes" "$status" \
 					"$(field seen "$ns")" "$(field dropped "$ns")" \
 					"$(field delay_p50_ms "$ns")" "$(field delay_p99_ms "$ns")" \
-					"$fp" "$held" "$tmo" "$(cut -d' ' -f1 /proc/loadavg)" >>"$TSV"
+					"$fp" "$held" "$tmo" "$(cut -d' ' -f1 /proc/loadavg)" "$tconn" "$tfirst" >>"$TSV"
 				echo "# delay ${delay}ms loss ${loss}% run $run $cfg: $secs s ($status)" \
 					"netem seen=$(field seen "$ns") dropped=$(field dropped "$ns")" \
 					"fastpassed=$fp held=$held" >&2
@@ -254,4 +265,4 @@ for delay in $DELAYS; do
 done
 echo "# loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TXT"
 
-report "$TSV"
+[ -n "${NO_REPORT:-}" ] || report "$TSV"

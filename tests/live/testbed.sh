@@ -464,7 +464,13 @@ kpt_http_start() {
 	[ -n "$KPT_TMP" ] || kpt_tmpdir
 	d=$KPT_TMP/nginx
 	mkdir -p "$d/www" "$d/tmp"
-	head -c $((KPT_HTTP_MB * 1048576)) /dev/urandom >"$d/www/big.bin"
+	# KPT_HTTP_SRC: an existing file to serve as big.bin (hard-linked when it can be: beds run
+	# side by side by a benchmark share one copy), else KPT_HTTP_MB MiB of random bytes
+	if [ -n "${KPT_HTTP_SRC:-}" ]; then
+		ln "$KPT_HTTP_SRC" "$d/www/big.bin" 2>/dev/null || cp "$KPT_HTTP_SRC" "$d/www/big.bin"
+	else
+		head -c $((KPT_HTTP_MB * 1048576)) /dev/urandom >"$d/www/big.bin"
+	fi
 	head -c 1024 /dev/urandom >"$d/www/small.bin"
 	KPT_HTTP_SHA=$(sha256sum "$d/www/big.bin" | cut -d' ' -f1)
 	KPT_HTTP_SMALL_SHA=$(sha256sum "$d/www/small.bin" | cut -d' ' -f1)
@@ -503,12 +509,14 @@ CONF
 }
 
 # kpt_http_get NS URL [SHA256]: downloads URL in NS (60 s at most), checks the hash
-# (default: the big file's); prints "bytes seconds" of the transfer on stdout.
+# (default: the big file's); prints "bytes seconds" of the transfer on stdout (or curl's
+# -w format KPT_HTTP_W, whose first two fields must stay size_download and time_total).
 kpt_http_get() {
-	local ns=$1 url=$2 want=${3:-$KPT_HTTP_SHA} out stat got
+	local ns=$1 url=$2 want=${3:-$KPT_HTTP_SHA} out stat got fmt='%{size_download} %{time_total}'
+	[ -z "${KPT_HTTP_W:-}" ] || fmt=$KPT_HTTP_W
 	out=$KPT_TMP/get.$$.$RANDOM
 	if ! stat=$(ip netns exec "$ns" curl -q --noproxy '*' -sS -g --max-time "${KPT_HTTP_TIMEOUT:-60}" \
-		-o "$out" -w '%{size_download} %{time_total}' "$url"); then
+		-o "$out" -w "$fmt" "$url"); then
 		rm -f "$out"
 		kpt_log "curl $url in $ns failed"
 		return 1
