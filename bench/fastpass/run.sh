@@ -225,7 +225,17 @@ TIMING_CELL=${TIMING_CELL:-"$first_loss $1"}
 		"$(ip netns list | awk '{print $1}' | grep -v "^$KPT_PREFIX" | tr '\n' ' ')"
 	echo "# daemon: $KP2PADM${EXTRA_CONF:+ + $EXTRA_CONF}"
 } | tee "$TXT" >&2
-printf 'delay_ms\tloss_pct\tconfig\trun\tseconds\tbytes\tstatus\tnetem_seen\tnetem_dropped\tnetem_delay_p50_ms\tnetem_delay_p99_ms\tfastpassed\theld\treleased_timeout\tloadavg1\tconnect_s\tfirst_byte_s\tnetem_overflow\tnetem_enobufs\tnetem_kernel_dropped\trate\n' >"$TSV"
+printf 'delay_ms\tloss_pct\tconfig\trun\tseconds\tbytes\tstatus\tnetem_seen\tnetem_dropped\tnetem_delay_p50_ms\tnetem_delay_p99_ms\tfastpassed\theld\treleased_timeout\tloadavg1\tconnect_s\tfirst_byte_s\tnetem_overflow\tnetem_enobufs\tnetem_kernel_dropped\trate\tsrv_retrans\tsrv_qdisc_dropped\n' >"$TSV"
+
+# the server's TCP and link counters (absolute): retransmitted segments, and packets its own
+# egress dropped (qdisc; TCP re-sends those itself, so kp-netem never sees them)
+srv_counters() {
+	local r d
+	r=$(ip netns exec $KPT_NS_S nstat -asz TcpRetransSegs 2>/dev/null | awk '$1 == "TcpRetransSegs" {print $2}')
+	d=$(ip netns exec $KPT_NS_S tc -s qdisc show dev $KPT_S_IF 2>/dev/null |
+		sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | awk '{s += $1} END {print s + 0}')
+	echo "${r:-0} ${d:-0}"
+}
 
 field() { # KEY SUMMARY_LINE
 	sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"
@@ -241,6 +251,7 @@ for delay in $DELAYS; do
 				fi
 				netem_start "$loss" "$delay" "$run"
 				status=ok secs=NaN bytes=0 tconn=NaN tfirst=NaN
+				read -r rx0 qd0 < <(srv_counters)
 				# curl's connect and first-byte times too: where a slow transfer lost its time
 				if r=$(KPT_HTTP_W='%{size_download} %{time_total} %{time_connect} %{time_starttransfer}' \
 					kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin"); then
@@ -248,6 +259,7 @@ for delay in $DELAYS; do
 				else
 					status=fail
 				fi
+				read -r rx1 qd1 < <(srv_counters)
 				netem_stop
 				ns=$NETEM_SUMMARY
 				fp=- held=- tmo=-
@@ -264,12 +276,13 @@ for delay in $DELAYS; do
 				# or the kernel's queue overflowing (the emulator falling behind)
 				kq=$(field kernel_queue_dropped "$ns") ku=$(field kernel_user_dropped "$ns")
 				kd=$((${kq:-0} + ${ku:-0}))
-				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 					"$delay" "$loss" "$cfg" "$run" "$secs" "$bytes" "$status" \
 					"$(field seen "$ns")" "$(field dropped "$ns")" \
 					"$(field delay_p50_ms "$ns")" "$(field delay_p99_ms "$ns")" \
 					"$fp" "$held" "$tmo" "$(cut -d' ' -f1 /proc/loadavg)" "$tconn" "$tfirst" \
-					"$(field overflow "$ns")" "$(field enobufs "$ns")" "$kd" "${RATE:-none}" >>"$TSV"
+					"$(field overflow "$ns")" "$(field enobufs "$ns")" "$kd" "${RATE:-none}" \
+					$((rx1 - rx0)) $((qd1 - qd0)) >>"$TSV"
 				echo "# delay ${delay}ms loss ${loss}% run $run $cfg: $secs s ($status)" \
 					"netem seen=$(field seen "$ns") dropped=$(field dropped "$ns")" \
 					"fastpassed=$fp held=$held" >&2
