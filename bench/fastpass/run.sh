@@ -36,6 +36,8 @@
 #      configuration, e.g. "timing.sample = 1") KPT_PREFIX (kpf-) KP2PADM (build/kp2padm)
 #      KP_NETEM (build/tools/kp-netem) OUT (bench/fastpass/results) TAG (file name tag)
 #      RUN_IDS (the runs' numbers, i.e. kp-netem seeds; default 1..RUNS)
+#      RATE (a link rate, e.g. 200mbit: tbf on the server's egress, a 100 ms queue; default
+#      none: the link is as fast as the CPUs forward)
 #      NO_REPORT=1 (only the .tsv; bench/fastpass/grid.sh runs cells side by side this way
 #      and reports them together) KPT_HTTP_SRC (a file to serve instead of SIZE MiB random)
 # output: OUT/fastpass-TAG.tsv (every transfer), OUT/fastpass-TAG.summary (medians, one
@@ -49,6 +51,7 @@ LOSSES=${LOSSES:-"0 1 2 3 4 5"}
 DELAYS=${DELAYS:-"10 50 100"}
 RUNS=${RUNS:-3}
 CC=${CC:-reno}
+RATE=${RATE:-}
 CONFIGS=${CONFIGS:-"plain hold fastpass"}
 TIMEOUT=${TIMEOUT:-3600}
 NETEM_DIR=${NETEM_DIR:-in}
@@ -183,6 +186,11 @@ for ns in $KPT_NS_S $KPT_NS_C1; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$CC"
 done
 ip netns exec $KPT_NS_S ethtool -K $KPT_S_IF tso off gso off >/dev/null
+if [ -n "$RATE" ]; then
+	# the bottleneck link: its queue holds 100 ms (the largest delay's BDP), then tail drop
+	ip netns exec $KPT_NS_S tc qdisc replace dev $KPT_S_IF root tbf rate "$RATE" burst 32kb \
+		latency 100ms
+fi
 "$ROOT/tools/kp-netem-setup.sh" add --netns $KPT_NS_GW --dev $KPT_GW_S_IF --queue "$NETEM_QUEUE" \
 	--dir "$NETEM_DIR" --ip 4 --offload-off >/dev/null
 
@@ -211,12 +219,23 @@ TIMING_CELL=${TIMING_CELL:-"$first_loss $1"}
 
 {
 	echo "# bench/fastpass: $(date -u '+%F %T') UTC, kernel $(uname -r), $(nproc) CPUs," \
-		"SIZE=${SIZE}MiB RUNS=$RUNS TIMEOUT=${TIMEOUT}s NETEM_DIR=$NETEM_DIR CC=$CC"
+		"SIZE=${SIZE}MiB RUNS=$RUNS TIMEOUT=${TIMEOUT}s NETEM_DIR=$NETEM_DIR CC=$CC" \
+		"RATE=${RATE:-none}"
 	echo "# loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg); other namespaces:" \
 		"$(ip netns list | awk '{print $1}' | grep -v "^$KPT_PREFIX" | tr '\n' ' ')"
 	echo "# daemon: $KP2PADM${EXTRA_CONF:+ + $EXTRA_CONF}"
 } | tee "$TXT" >&2
-printf 'delay_ms\tloss_pct\tconfig\trun\tseconds\tbytes\tstatus\tnetem_seen\tnetem_dropped\tnetem_delay_p50_ms\tnetem_delay_p99_ms\tfastpassed\theld\treleased_timeout\tloadavg1\tconnect_s\tfirst_byte_s\n' >"$TSV"
+printf 'delay_ms\tloss_pct\tconfig\trun\tseconds\tbytes\tstatus\tnetem_seen\tnetem_dropped\tnetem_delay_p50_ms\tnetem_delay_p99_ms\tfastpassed\theld\treleased_timeout\tloadavg1\tconnect_s\tfirst_byte_s\tnetem_overflow\tnetem_enobufs\tnetem_kernel_dropped\trate\tsrv_retrans\tsrv_qdisc_dropped\n' >"$TSV"
+
+# the server's TCP and link counters (absolute): retransmitted segments, and packets its own
+# egress dropped (qdisc; TCP re-sends those itself, so kp-netem never sees them)
+srv_counters() {
+	local r d
+	r=$(ip netns exec $KPT_NS_S nstat -asz TcpRetransSegs 2>/dev/null | awk '$1 == "TcpRetransSegs" {print $2}')
+	d=$(ip netns exec $KPT_NS_S tc -s qdisc show dev $KPT_S_IF 2>/dev/null |
+		sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | awk '{s += $1} END {print s + 0}')
+	echo "${r:-0} ${d:-0}"
+}
 
 field() { # KEY SUMMARY_LINE
 	sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2"
@@ -232,6 +251,7 @@ for delay in $DELAYS; do
 				fi
 				netem_start "$loss" "$delay" "$run"
 				status=ok secs=NaN bytes=0 tconn=NaN tfirst=NaN
+				read -r rx0 qd0 < <(srv_counters)
 				# curl's connect and first-byte times too: where a slow transfer lost its time
 				if r=$(KPT_HTTP_W='%{size_download} %{time_total} %{time_connect} %{time_starttransfer}' \
 					kpt_http_get $KPT_NS_C1 "http://$KPT_S_IP/big.bin"); then
@@ -239,6 +259,7 @@ for delay in $DELAYS; do
 				else
 					status=fail
 				fi
+				read -r rx1 qd1 < <(srv_counters)
 				netem_stop
 				ns=$NETEM_SUMMARY
 				fp=- held=- tmo=-
@@ -251,11 +272,17 @@ for delay in $DELAYS; do
 					read -r fp held tmo < <(kpt_daemon_stat ooo.fastpassed ooo.held \
 						ooo.released_timeout)
 				fi
-				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+				# losses the emulator did not choose: its delay line full, its socket
+				# or the kernel's queue overflowing (the emulator falling behind)
+				kq=$(field kernel_queue_dropped "$ns") ku=$(field kernel_user_dropped "$ns")
+				kd=$((${kq:-0} + ${ku:-0}))
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
 					"$delay" "$loss" "$cfg" "$run" "$secs" "$bytes" "$status" \
 					"$(field seen "$ns")" "$(field dropped "$ns")" \
 					"$(field delay_p50_ms "$ns")" "$(field delay_p99_ms "$ns")" \
-					"$fp" "$held" "$tmo" "$(cut -d' ' -f1 /proc/loadavg)" "$tconn" "$tfirst" >>"$TSV"
+					"$fp" "$held" "$tmo" "$(cut -d' ' -f1 /proc/loadavg)" "$tconn" "$tfirst" \
+					"$(field overflow "$ns")" "$(field enobufs "$ns")" "$kd" "${RATE:-none}" \
+					$((rx1 - rx0)) $((qd1 - qd0)) >>"$TSV"
 				echo "# delay ${delay}ms loss ${loss}% run $run $cfg: $secs s ($status)" \
 					"netem seen=$(field seen "$ns") dropped=$(field dropped "$ns")" \
 					"fastpassed=$fp held=$held" >&2

@@ -124,7 +124,8 @@ def table(name, t):
         return
     nth = {1: "1st", 2: "2nd", 3: "3rd"}.get(t["sample"], f"{t['sample']}th")
     print(f"{name}: every {nth} packet, {t['sampled']} of {t['packets']} timed "
-          f"(clock {t['clock']}), {t['ns_per_packet']:.0f} ns per packet")
+          f"(clock {t['clock']}, {t.get('clock_ns', 0):.1f} ns a read, taken off), "
+          f"{t['ns_per_packet']:.0f} ns per packet")
     print(f"  {'stage':<12} {'ns/packet':>10} {'share':>7} {'p50 ns':>9} {'p99 ns':>9} {'timed':>9}")
     for s in stages:
         x = t["stages"].get(s, {})

@@ -124,11 +124,40 @@ void kp_timing_end_slow(struct kp_timing *t)
 	t->on = false;
 	t->st.sampled++;
 	for (unsigned s = 0; s < KP_TS__PIPELINE; s++) {
-		if (t->entered & (1u << s))
+		if (!(t->entered & (1u << s))) {
+			t->pkt[s] = 0;
+			continue;
+		}
+		if (s == KP_TS_VERDICT && t->defer_verdict) {
+			/* counted with its share of the batch's send (kp_timing_verdicts_sent) */
+			if (t->nvpend < KP_TIMING_VPEND)
+				t->vpend[t->nvpend] = t->pkt[s];
+			else
+				acc_add(&t->st.acc[s], t->pkt[s]), t->nvover++;
+			t->nvpend++;
+		} else {
 			acc_add(&t->st.acc[s], t->pkt[s]);
+		}
 		t->pkt[s] = 0;
 	}
 	t->entered = 0;
+}
+
+void kp_timing_defer_verdicts(struct kp_timing *t)
+{
+	t->defer_verdict = true;
+}
+
+void kp_timing_verdicts_sent(struct kp_timing *t, uint64_t send_ticks, unsigned nv)
+{
+	uint64_t share = nv ? send_ticks / nv : 0;
+	uint32_t kept = t->nvpend - t->nvover;
+
+	for (uint32_t i = 0; i < kept; i++)
+		acc_add(&t->st.acc[KP_TS_VERDICT], t->vpend[i] + share);
+	t->st.acc[KP_TS_VERDICT].ticks += share * t->nvover;
+	t->nvpend = 0;
+	t->nvover = 0;
 }
 
 void kp_timing_add(struct kp_timing *t, uint8_t s, uint64_t ticks)

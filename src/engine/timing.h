@@ -75,6 +75,9 @@ struct kp_timing_stats {
 	struct kp_timing_acc acc[KP_TS__COUNT];
 };
 
+/* Sampled packets whose verdict waits for a batched send (kp_timing_defer_verdicts). */
+#define KP_TIMING_VPEND 64
+
 struct kp_timing {
 	uint32_t countdown; /* packets until the next sampled one */
 	bool on;            /* the packet in hand is timed */
@@ -83,6 +86,10 @@ struct kp_timing {
 	uint64_t last;      /* ticks at the last boundary */
 	uint64_t pkt[KP_TS__PIPELINE]; /* this packet's ticks per stage */
 	uint32_t entered;   /* bit per stage entered by this packet */
+	bool defer_verdict; /* the source sends verdicts in batches: kp_timing_verdicts_sent() */
+	uint32_t nvpend;    /* sampled packets ended whose verdict send is not yet counted */
+	uint32_t nvover;    /* of those, the ones past vpend (already in the histogram) */
+	uint64_t vpend[KP_TIMING_VPEND]; /* their own verdict-stage ticks */
 	uint64_t tsc0, mono0; /* TSC and CLOCK_MONOTONIC (ns) at init, for the tick ratio */
 	struct kp_timing_stats st;
 };
@@ -179,9 +186,19 @@ static inline void kp_timing_exit(struct kp_timing *t)
 		kp_timing_end_slow(t);
 }
 
-/* Adds ticks to a stage of the packets already ended (a batched verdict send, shared by
- * the sampled packets of the batch). */
+/* Adds ticks to a stage of the packets already ended. */
 void kp_timing_add(struct kp_timing *t, uint8_t s, uint64_t ticks);
+
+/* The source sends its verdicts in batches, after the packets ended: from now on a sampled
+ * packet's verdict stage is counted when its batch is sent, as its own part (deciding and
+ * queueing the verdict) plus its share of the send (the sendmsg, in which the kernel also
+ * reinjects and forwards the packets). */
+void kp_timing_defer_verdicts(struct kp_timing *t);
+
+/* A batch of nv verdicts was sent in send_ticks: every sampled packet waiting for it gets
+ * send_ticks / nv added to its verdict stage, which then goes into the counters (mean and
+ * histogram alike). */
+void kp_timing_verdicts_sent(struct kp_timing *t, uint64_t send_ticks, unsigned nv);
 
 /* Counts one held packet's wait (since = kp_timing_now() at the hold). */
 void kp_timing_wait(struct kp_timing *t, uint8_t s, uint64_t since);

@@ -180,12 +180,11 @@ static int flush_verdicts(struct kp_nfq *q)
 		if (q->queues[i].run)
 			put_batch(q, &pos, &q->queues[i]);
 	if (q->tm_sampled && q->nv) {
-		/* the send is shared by the batch: the sampled packets' part goes to "verdict" */
+		/* the send is shared by the batch: each sampled packet's verdict gets its part */
 		uint64_t t0 = kp_timing_now(q->tm);
 		int rc = send_tx(q, pos);
 
-		kp_timing_add(q->tm, KP_TS_VERDICT,
-			      (kp_timing_now(q->tm) - t0) * q->tm_sampled / q->nv);
+		kp_timing_verdicts_sent(q->tm, kp_timing_now(q->tm) - t0, q->nv);
 		q->tm_sampled = 0;
 		q->nv = 0;
 		return rc;
@@ -704,6 +703,8 @@ int kp_nfq_fd(const struct kp_nfq *q)
 void kp_nfq_set_timing(struct kp_nfq *q, struct kp_timing *tm)
 {
 	q->tm = tm && tm->st.sample ? tm : NULL;
+	if (q->tm)
+		kp_timing_defer_verdicts(q->tm); /* counted when flush_verdicts() sends them */
 }
 
 const struct kp_nfq_stats *kp_nfq_stats(const struct kp_nfq *q)

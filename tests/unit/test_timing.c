@@ -280,6 +280,65 @@ KP_TEST(scan_wait_apart)
 	CHECK(r.ns_per_packet == 0); /* no packet was timed */
 }
 
+/* One timed packet that spends about own_ns in the verdict stage (its source drives it). */
+static void verdict_packet(struct kp_timing *t, uint64_t own_ns)
+{
+	kp_timing_begin(t, 0);
+	kp_timing_switch(t, KP_TS_VERDICT);
+	spin_ns(own_ns);
+	kp_timing_end(t);
+}
+
+/* A source that sends its verdicts in batches (NFQUEUE): a sampled packet's verdict stage
+ * is its own part plus its share of the batch's send, in the mean and in the histogram
+ * alike (the p50 of a stage dominated by the send must show the send). */
+KP_TEST(batched_verdict_send_in_histogram)
+{
+	struct kp_timing t;
+	struct kp_timing_stats s;
+	struct kp_timing_report r;
+	uint64_t send = 0, own;
+
+	kp_timing_init(&t, 1);
+	kp_timing_defer_verdicts(&t);
+	verdict_packet(&t, 1000);
+	verdict_packet(&t, 1000);
+	kp_timing_snapshot(&t, &s);
+	CHECK_EQ(s.sampled, 2);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].n, 0); /* not sent yet */
+	own = t.vpend[0] + t.vpend[1];
+	/* a batch of 4 verdicts (2 of them sampled) whose send took 4,000,000 ticks */
+	send = 4000000; /* ticks: 4 ms of TSC at 1 GHz or more, 4 ms of CLOCK_MONOTONIC_RAW */
+	kp_timing_verdicts_sent(&t, send, 4);
+	kp_timing_snapshot(&t, &s);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].n, 2);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].ticks, own + 2 * (send / 4));
+	kp_timing_report(&s, &r);
+	/* each packet's verdict is its ~1 us plus a quarter of the send, p50 included */
+	CHECK(r.stage[KP_TS_VERDICT].p50_ns >= (double)(send / 4) * s.ns_per_tick / 1.5);
+	CHECK(r.stage[KP_TS_VERDICT].p50_ns <= (double)(send / 4 + own) * s.ns_per_tick * 1.5);
+	CHECK(r.stage[KP_TS_VERDICT].share > 90);
+	/* nothing left pending: the next send adds nothing */
+	kp_timing_verdicts_sent(&t, send, 4);
+	kp_timing_snapshot(&t, &s);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].n, 2);
+
+	/* more sampled packets in one batch than are kept apart: all counted, the share too */
+	kp_timing_init(&t, 1);
+	kp_timing_defer_verdicts(&t);
+	for (int i = 0; i < KP_TIMING_VPEND + 6; i++)
+		verdict_packet(&t, 0);
+	kp_timing_snapshot(&t, &s);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].n, 6); /* the overflow goes in at once */
+	own = s.acc[KP_TS_VERDICT].ticks;
+	for (int i = 0; i < KP_TIMING_VPEND; i++)
+		own += t.vpend[i];
+	kp_timing_verdicts_sent(&t, 100 * (KP_TIMING_VPEND + 6), KP_TIMING_VPEND + 6);
+	kp_timing_snapshot(&t, &s);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].n, KP_TIMING_VPEND + 6);
+	CHECK_EQ(s.acc[KP_TS_VERDICT].ticks, own + 100 * (KP_TIMING_VPEND + 6));
+}
+
 /* Workers' counters sum. */
 KP_TEST(stats_add)
 {
