@@ -21,7 +21,9 @@
 #
 # usage (root): bench/fastpass/grid.sh
 # env: as run.sh (SIZE 100, LOSSES, DELAYS, RUNS 3, CC reno, CONFIGS, TIMEOUT 3600,
-#      NETEM_DIR, OUT, TAG) and PARALLEL (48), PHASES ("1 2")
+#      NETEM_DIR, OUT, TAG) and PARALLEL (48), PHASES ("1 2"), FIRST_RUN (1: phase 2's runs
+#      are FIRST_RUN..FIRST_RUN+RUNS-1, i.e. their kp-netem seeds; more runs of a grid already
+#      measured: FIRST_RUN=4 PHASES=2, then run.sh REPORT="A.tsv B.tsv")
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SIZE=${SIZE:-100}
@@ -31,6 +33,7 @@ RUNS=${RUNS:-3}
 CONFIGS=${CONFIGS:-"plain hold fastpass"}
 PARALLEL=${PARALLEL:-48}
 PHASES=${PHASES:-"1 2"}
+FIRST_RUN=${FIRST_RUN:-1}
 OUT=${OUT:-$HERE/results}
 TAG=${TAG:-grid-$(date -u +%Y%m%d-%H%M)-${SIZE}M}
 export SIZE RUNS CONFIGS CC=${CC:-reno} TIMEOUT=${TIMEOUT:-3600} NETEM_DIR=${NETEM_DIR:-in}
@@ -84,10 +87,10 @@ fi
 # phase 2: the jobs, longest first (reno's time grows with RTT * sqrt(loss); hold costs
 # relatively more at short delays: its 200 ms timeout is many RTTs there)
 if [[ " $PHASES " == *" 2 "* ]]; then
-	python3 - "$DELAYS" "$LOSSES" "$CONFIGS" "$RUNS" >"$W/jobs" <<'PY'
+	python3 - "$DELAYS" "$LOSSES" "$CONFIGS" "$RUNS" "$FIRST_RUN" >"$W/jobs" <<'PY'
 import math, sys
 delays, losses, configs = (sys.argv[i].split() for i in (1, 2, 3))
-runs = int(sys.argv[4])
+runs, first = int(sys.argv[4]), int(sys.argv[5])
 jobs = []
 for d in delays:
     for l in losses:
@@ -95,7 +98,7 @@ for d in delays:
             continue
         for c in configs:
             est = (int(d) + 5) * math.sqrt(float(l)) * ((1 + 40 / int(d)) if c == "hold" else 1)
-            for r in range(1, runs + 1):
+            for r in range(first, first + runs):
                 jobs.append((est, d, l, c, r))
 # longest first; a cell's configurations next to each other (they then run side by side)
 for est, d, l, c, r in sorted(jobs, key=lambda j: (-j[0], j[4])):
