@@ -160,12 +160,6 @@ void kp_timing_verdicts_sent(struct kp_timing *t, uint64_t send_ticks, unsigned 
 	t->nvover = 0;
 }
 
-void kp_timing_add(struct kp_timing *t, uint8_t s, uint64_t ticks)
-{
-	if (s < KP_TS__COUNT)
-		t->st.acc[s].ticks += ticks;
-}
-
 void kp_timing_wait(struct kp_timing *t, uint8_t s, uint64_t since)
 {
 	uint64_t now;

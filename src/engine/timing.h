@@ -186,9 +186,6 @@ static inline void kp_timing_exit(struct kp_timing *t)
 		kp_timing_end_slow(t);
 }
 
-/* Adds ticks to a stage of the packets already ended. */
-void kp_timing_add(struct kp_timing *t, uint8_t s, uint64_t ticks);
-
 /* The source sends its verdicts in batches, after the packets ended: from now on a sampled
  * packet's verdict stage is counted when its batch is sent, as its own part (deciding and
  * queueing the verdict) plus its share of the send (the sendmsg, in which the kernel also

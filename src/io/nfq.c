@@ -71,7 +71,6 @@ struct kp_nfq {
 	char err[256];
 	struct kp_timing *tm;    /* the pipeline's stage times (NULL = none) */
 	uint64_t rx_tick;        /* clock before the recv that brought a sampled packet, 0 = none */
-	unsigned tm_sampled;     /* sampled packets among the verdicts not yet sent */
 };
 
 static void set_err(struct kp_nfq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -179,13 +178,12 @@ static int flush_verdicts(struct kp_nfq *q)
 	for (unsigned i = 0; i < q->nq; i++)
 		if (q->queues[i].run)
 			put_batch(q, &pos, &q->queues[i]);
-	if (q->tm_sampled && q->nv) {
+	if (q->tm && q->tm->nvpend && q->nv) {
 		/* the send is shared by the batch: each sampled packet's verdict gets its part */
 		uint64_t t0 = kp_timing_now(q->tm);
 		int rc = send_tx(q, pos);
 
 		kp_timing_verdicts_sent(q->tm, kp_timing_now(q->tm) - t0, q->nv);
-		q->tm_sampled = 0;
 		q->nv = 0;
 		return rc;
 	}
@@ -323,7 +321,6 @@ static void handle_packet(struct kp_nfq *q, const struct nlmsghdr *nlh, kp_nfq_c
 		kp_timing_cancel(tm);
 		return;
 	}
-	q->tm_sampled += tm->on;
 	kp_timing_end(tm);
 }
 
